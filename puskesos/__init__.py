@@ -1,0 +1,95 @@
+"""Puskesos: case management for the SLRT referral programme."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, request, session
+
+from puskesos.config import INSTANCE_DIR, Config, TestingConfig, finalize
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app in small steps; no database work happens here."""
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    configure(app, config or {})
+    configure_extensions(app)
+    register_blueprints(app)
+    register_cli(app)
+    from puskesos.web import errors, templating
+
+    errors.register(app)
+    templating.register(app)
+    return app
+
+
+def configure(app: Flask, overrides: dict) -> None:
+    app.config.from_object(TestingConfig if overrides.get("TESTING") else Config)
+    app.config.update(overrides)
+    finalize(app.config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+
+def select_locale() -> str:
+    from flask import current_app
+
+    lang = session.get("lang")
+    if lang in current_app.config["LANGUAGES"]:
+        return lang
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "id"
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def configure_extensions(app: Flask) -> None:
+    from puskesos import database  # noqa: F401  (registers the SQLite engine hooks)
+    from puskesos import models  # noqa: F401  (every model, for Alembic and relationships)
+    from puskesos.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(Path(__file__).parent / "translations"))
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message_category = "warning"
+
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Silakan masuk terlebih dahulu.")
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from puskesos.accounts.models import User
+
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.active else None
+
+
+def register_blueprints(app: Flask) -> None:
+    from puskesos.accounts.views import bp as accounts_bp
+    from puskesos.audit.views import bp as audit_bp
+    from puskesos.cases.views import bp as cases_bp
+    from puskesos.referrals.views import bp as referrals_bp
+    from puskesos.regions.views import bp as regions_bp
+    from puskesos.web.views import bp as web_bp
+
+    for blueprint in (web_bp, accounts_bp, cases_bp, referrals_bp, audit_bp, regions_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_cli(app: Flask) -> None:
+    from puskesos.cli import register
+
+    register(app)

@@ -1,0 +1,1 @@
+"""Users, roles, login and the jurisdiction rules every read and write obeys."""

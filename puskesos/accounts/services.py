@@ -1,0 +1,125 @@
+"""Accounts: signing in (and recording it), creating and changing users."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from puskesos.accounts.models import User
+from puskesos.accounts.roles import ROLE_REGION_LEVELS, Role
+from puskesos.audit.chain import append as audit
+from puskesos.core.errors import Forbidden, NotFound, ValidationFailed
+from puskesos.core.timeutil import utcnow
+from puskesos.extensions import db
+from puskesos.referrals.models import Agency
+from puskesos.regions.models import Region
+
+MIN_PASSWORD = 8
+
+
+def authenticate(username: str, password: str, *, channel: str = "web") -> User | None:
+    """The user if the password is right and the account active; every attempt is audited."""
+    username = (username or "").strip()[:50]
+    user = db.session.execute(select(User).where(func.lower(User.username) == username.lower())).scalar_one_or_none()
+    if user is None or not user.check_password(password or "") or not user.active:
+        reason = "unknown_user" if user is None else ("inactive" if not user.active else "bad_password")
+        audit("auth.login_failed", actor=None, actor_name=username or None,
+              region_code=user.region_code if user else None, details={"reason": reason, "channel": channel})
+        return None
+    user.last_login_at = utcnow()
+    audit("auth.login", actor=user, region_code=user.region_code, details={"channel": channel})
+    return user
+
+
+def _require_admin(actor: User | None) -> None:
+    if actor is not None and actor.role != Role.ADMIN:
+        raise Forbidden(_l("Hanya admin sistem yang dapat mengelola akun."))
+
+
+def _validate(role: str, region_code: str | None, agency_id: int | None, errors: dict) -> tuple:
+    try:
+        role_enum = Role(role)
+    except ValueError:
+        errors.setdefault("role", []).append(_l("Peran tidak dikenal."))
+        return None, None
+    levels = ROLE_REGION_LEVELS[role_enum]
+    region = None
+    if levels:
+        region = db.session.get(Region, region_code or "")
+        if region is None or region.level not in levels:
+            message = {
+                Role.OFFICER: _l("Petugas Puskesos terikat pada satu desa/kelurahan."),
+                Role.CASEWORKER: _l("Pekerja sosial terikat pada satu kabupaten/kota."),
+                Role.SUPERVISOR: _l("Supervisor terikat pada satu kabupaten/kota atau provinsi."),
+            }[role_enum]
+            errors.setdefault("region_code", []).append(message)
+    agency = None
+    if role_enum == Role.AGENCY:
+        agency = db.session.get(Agency, agency_id or 0)
+        if agency is None:
+            errors.setdefault("agency_id", []).append(_l("Petugas instansi harus terikat pada satu instansi."))
+    return region, agency
+
+
+def create_user(actor: User | None, *, username: str, full_name: str, password: str, role: str,
+                region_code: str | None = None, agency_id: int | None = None) -> User:
+    """`actor` None means the command line (`flask users create`), which is trusted."""
+    _require_admin(actor)
+    errors: dict = {}
+    username = (username or "").strip()
+    if not username or len(username) > 50 or not username.replace(".", "").replace("_", "").isalnum():
+        errors["username"] = [_l("Nama pengguna: huruf, angka, titik atau garis bawah, paling banyak 50.")]
+    elif db.session.execute(select(User.id).where(func.lower(User.username) == username.lower())).first():
+        errors["username"] = [_l("Nama pengguna sudah dipakai.")]
+    if not (full_name or "").strip():
+        errors["full_name"] = [_l("Wajib diisi.")]
+    if len(password or "") < MIN_PASSWORD:
+        errors["password"] = [_l("Kata sandi minimal %(n)s karakter.", n=MIN_PASSWORD)]
+    region, agency = _validate(role, region_code, agency_id, errors)
+    if errors:
+        raise ValidationFailed(_l("Periksa kembali isian yang ditandai."), errors)
+    user = User(username=username, full_name=full_name.strip(), role=role,
+                region_code=region.code if region else None, agency_id=agency.id if agency else None)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    audit("user.created", actor=actor, actor_name="cli" if actor is None else None, region_code=user.region_code,
+          details={"user_id": user.id, "username": user.username, "role": user.role,
+                   "region_code": user.region_code, "agency_id": user.agency_id})
+    return user
+
+
+def update_user(actor: User, user_id: int, *, full_name: str, role: str, region_code: str | None,
+                agency_id: int | None, active: bool, password: str | None = None) -> User:
+    _require_admin(actor)
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(_l("Akun tidak ditemukan."))
+    errors: dict = {}
+    if not (full_name or "").strip():
+        errors["full_name"] = [_l("Wajib diisi.")]
+    if password and len(password) < MIN_PASSWORD:
+        errors["password"] = [_l("Kata sandi minimal %(n)s karakter.", n=MIN_PASSWORD)]
+    if user.id == actor.id and (not active or role != Role.ADMIN):
+        errors["active"] = [_l("Anda tidak dapat menonaktifkan atau mengubah peran akun Anda sendiri.")]
+    region, agency = _validate(role, region_code, agency_id, errors)
+    if errors:
+        raise ValidationFailed(_l("Periksa kembali isian yang ditandai."), errors)
+    new = {"full_name": full_name.strip(), "role": role, "region_code": region.code if region else None,
+           "agency_id": agency.id if agency else None, "active": bool(active)}
+    diff = {k: [getattr(user, k), v] for k, v in new.items() if getattr(user, k) != v}
+    for key, value in new.items():
+        setattr(user, key, value)
+    if password:
+        user.set_password(password)
+        diff["password"] = ["***", "***"]
+    if diff:
+        db.session.flush()
+        action = "user.deactivated" if diff.get("active") == [True, False] else "user.updated"
+        audit(action, actor=actor, region_code=user.region_code,
+              details={"user_id": user.id, "username": user.username, "changes": diff})
+    return user
+
+
+def list_users() -> list[User]:
+    return list(db.session.execute(select(User).order_by(User.role, User.username)).scalars())

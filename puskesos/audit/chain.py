@@ -1,0 +1,135 @@
+"""Writing and verifying the hash chain.
+
+Each event's hash is SHA-256 over the previous hash and a canonical JSON
+encoding of the event. Appends take a lock on the chain head so that several
+app workers writing at once still produce one unbroken chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import select, text
+
+from puskesos.audit.models import AuditEvent
+from puskesos.core.timeutil import utcnow
+from puskesos.extensions import db
+
+GENESIS_HASH = "0" * 64
+# Arbitrary constant naming the PostgreSQL advisory lock that serialises appends.
+CHAIN_LOCK_KEY = 0x5155534B
+
+
+def canonical(obj: object) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def event_hash(prev_hash: str, fields: dict) -> str:
+    payload = prev_hash + "\n" + canonical(fields)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def hashed_fields(ev: AuditEvent) -> dict:
+    """The fields the hash covers. `details` is hashed as stored text, so nothing is re-encoded."""
+    return {
+        "seq": ev.seq,
+        "created_at": ev.created_at.isoformat(timespec="microseconds"),
+        "actor_id": ev.actor_id,
+        "actor_name": ev.actor_name,
+        "actor_role": ev.actor_role,
+        "action": ev.action,
+        "case_id": ev.case_id,
+        "case_number": ev.case_number,
+        "region_code": ev.region_code,
+        "details": ev.details,
+    }
+
+
+def _lock_head() -> None:
+    session = db.session
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK_KEY})
+    # SQLite: every transaction starts with BEGIN IMMEDIATE (see puskesos/database.py),
+    # so this transaction already holds the only write lock.
+
+
+def append(
+    action: str,
+    *,
+    actor=None,
+    case=None,
+    region_code: str | None = None,
+    details: dict | None = None,
+    actor_name: str | None = None,
+) -> AuditEvent:
+    """Add an event to the chain inside the caller's transaction; the caller commits."""
+    _lock_head()
+    head = db.session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS_HASH)
+    ev = AuditEvent(
+        seq=seq,
+        created_at=utcnow(),
+        actor_id=actor.id if actor is not None else None,
+        actor_name=actor.username if actor is not None else actor_name,
+        actor_role=actor.role if actor is not None else None,
+        action=action,
+        case_id=case.id if case is not None else None,
+        case_number=case.number if case is not None else None,
+        region_code=region_code or (case.village_code if case is not None else None),
+        details=canonical(details or {}),
+        prev_hash=prev,
+    )
+    ev.hash = event_hash(prev, hashed_fields(ev))
+    db.session.add(ev)
+    db.session.flush()
+    return ev
+
+
+@dataclass
+class Break:
+    seq: int
+    reason: str
+
+
+@dataclass
+class VerifyResult:
+    checked: int
+    first_break: Break | None
+
+    @property
+    def ok(self) -> bool:
+        return self.first_break is None
+
+
+def verify(batch_size: int = 5000, progress=None) -> VerifyResult:
+    """Walk the chain in sequence order, in constant memory, and stop at the first break."""
+    expected_seq, prev, checked = 1, GENESIS_HASH, 0
+    for ev in _stream(batch_size):
+        if ev.seq != expected_seq:
+            return VerifyResult(checked, Break(expected_seq, f"event {expected_seq} is missing (next is {ev.seq})"))
+        if ev.prev_hash != prev:
+            return VerifyResult(checked, Break(ev.seq, "previous-hash link does not match the event before it"))
+        if event_hash(prev, hashed_fields(ev)) != ev.hash:
+            return VerifyResult(checked, Break(ev.seq, "content does not match its hash"))
+        prev, expected_seq, checked = ev.hash, expected_seq + 1, checked + 1
+        if progress is not None:
+            progress(1)
+    return VerifyResult(checked, None)
+
+
+def _stream(batch_size: int) -> Iterator:
+    """Keyset batches: constant memory on any database, no server-side cursor needed."""
+    last = 0
+    while True:
+        rows = db.session.execute(
+            select(*AuditEvent.__table__.c).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch_size)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from puskesos.extensions import db
+
+
+class AuditEvent(db.Model):
+    """One event of the chain. `hash` covers the event's canonical encoding and `prev_hash`."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_case_seq", "case_id", "seq"),
+        Index("ix_audit_event_region_seq", "region_code", "seq"),
+        Index("ix_audit_event_actor_seq", "actor_id", "seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    actor_name: Mapped[str | None] = mapped_column(String(50))
+    actor_role: Mapped[str | None] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_file.id"))
+    case_number: Mapped[str | None] = mapped_column(String(32))
+    # The area the event belongs to (the case's village, a user's region), for supervisors' filters.
+    region_code: Mapped[str | None] = mapped_column(String(13))
+    details: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# PostgreSQL refuses to change or remove audit rows, whoever asks.
+# Executed through the driver with a parameter list, hence %% for a literal %.
+IMMUTABLE_FUNCTION = """
+CREATE OR REPLACE FUNCTION audit_event_immutable() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_event is append-only: %% refused', TG_OP;
+END;
+$$ LANGUAGE plpgsql
+"""
+IMMUTABLE_TRIGGERS = (
+    "CREATE TRIGGER audit_event_no_update BEFORE UPDATE OR DELETE ON audit_event "
+    "FOR EACH ROW EXECUTE FUNCTION audit_event_immutable()",
+    "CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_event_immutable()",
+)
+
+
+def install_immutability(connection) -> None:
+    """Used by the migration and by `create_all` (tests) alike."""
+    if connection.dialect.name != "postgresql":
+        return
+    connection.exec_driver_sql(IMMUTABLE_FUNCTION)
+    for statement in IMMUTABLE_TRIGGERS:
+        connection.exec_driver_sql(statement)
+
+
+@event.listens_for(AuditEvent.__table__, "after_create")
+def _after_create(target, connection, **kw) -> None:
+    install_immutability(connection)

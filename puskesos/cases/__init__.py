@@ -1,0 +1,1 @@
+"""Cases: the complaint, its complainant, the assessment and the workflow that moves them."""

@@ -1,0 +1,76 @@
+"""Configuration: safe defaults, overridden by environment variables.
+
+`PUSKESOS_ENV=development` (what `make run` sets) allows a throw-away secret
+key; anywhere else `SECRET_KEY` must come from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+
+def _database_url() -> str:
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'puskesos.sqlite'}"
+
+
+class Config:
+    ENV_NAME = os.environ.get("PUSKESOS_ENV", "production")
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL")
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None  # a village officer may leave a form open all morning
+
+    BABEL_DEFAULT_LOCALE = "id"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Jakarta"
+    LANGUAGES = ("id", "en")
+
+    BOOTSTRAP_SERVE_LOCAL = True
+
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "10 per minute"
+
+    # Working days allowed in each state before the case is overdue (DESIGN.md, SLA).
+    SLA_DAYS = {
+        "submitted": 3,
+        "in_assessment": 7,
+        "referred": 5,
+        "in_service": 14,
+        "needs_info": 10,
+    }
+    # Referral answer deadline: working days an agency has to accept or decline.
+    REFERRAL_ANSWER_DAYS = 5
+
+    PAGE_SIZE = 50
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-only-secret"
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+
+
+def finalize(app_config: dict) -> None:
+    """Refuse to start without a real secret outside development and tests."""
+    if not app_config.get("SECRET_KEY"):
+        if app_config.get("ENV_NAME") in ("development", "testing"):
+            app_config["SECRET_KEY"] = "development-only-secret"
+        else:
+            raise RuntimeError("SECRET_KEY must be set in the environment (see README, Production).")
+    uri = app_config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgresql://") or uri.startswith("postgres://"):
+        # psycopg 3 is the driver we ship; accept the plain URL operators tend to paste.
+        app_config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
+    if app_config.get("REDIS_URL") and not app_config.get("RATELIMIT_STORAGE_URI"):
+        app_config["RATELIMIT_STORAGE_URI"] = app_config["REDIS_URL"]

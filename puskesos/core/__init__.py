@@ -1,0 +1,1 @@
+"""Small shared pieces: time, errors, pagination. No feature logic lives here."""

@@ -1,0 +1,1 @@
+"""The demo data set of DESIGN.md, made through the real services."""

@@ -1,0 +1,10 @@
+"""Imports every model so that metadata, Alembic and relationships see the whole schema."""
+
+from puskesos.accounts.models import User
+from puskesos.audit.models import AuditEvent
+from puskesos.cases.models import Assessment, Case, CaseCounter
+from puskesos.referrals.models import Agency, Referral
+from puskesos.regions.models import Region
+from puskesos.workdays.models import Holiday
+
+__all__ = ["Agency", "Assessment", "AuditEvent", "Case", "CaseCounter", "Holiday", "Referral", "Region", "User"]

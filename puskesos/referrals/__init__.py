@@ -1,0 +1,1 @@
+"""Agencies that receive referrals, the referrals themselves and the agency inbox."""

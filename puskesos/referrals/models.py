@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from puskesos.core.timeutil import utcnow
+from puskesos.extensions import db
+
+
+class AgencyKind(StrEnum):
+    BPJS_KESEHATAN = "bpjs_kesehatan"
+    DISDUKCAPIL = "disdukcapil"
+    EDUCATION = "education"
+    BAZNAS = "baznas"
+    HOUSING = "housing"
+    MANPOWER = "manpower"
+    HOSPITAL = "hospital"
+    SOCIAL = "social"
+    OTHER = "other"
+
+
+AGENCY_KIND_LABELS = {
+    AgencyKind.BPJS_KESEHATAN: _l("Jaminan kesehatan (BPJS Kesehatan)"),
+    AgencyKind.DISDUKCAPIL: _l("Dokumen kependudukan (Disdukcapil)"),
+    AgencyKind.EDUCATION: _l("Pendidikan"),
+    AgencyKind.BAZNAS: _l("Zakat dan dana sosial (Baznas)"),
+    AgencyKind.HOUSING: _l("Perumahan (Perkim / PUPR)"),
+    AgencyKind.MANPOWER: _l("Ketenagakerjaan"),
+    AgencyKind.HOSPITAL: _l("Rumah sakit / puskesmas"),
+    AgencyKind.SOCIAL: _l("Program sosial (PKH, Sembako)"),
+    AgencyKind.OTHER: _l("Lainnya"),
+}
+
+
+class ReferralStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    COMPLETED = "completed"
+    REVOKED = "revoked"
+
+
+OPEN_REFERRAL_STATUSES = (ReferralStatus.PENDING, ReferralStatus.ACCEPTED)
+
+REFERRAL_STATUS_LABELS = {
+    ReferralStatus.PENDING: _l("Menunggu jawaban"),
+    ReferralStatus.ACCEPTED: _l("Diterima, dalam layanan"),
+    ReferralStatus.DECLINED: _l("Ditolak"),
+    ReferralStatus.COMPLETED: _l("Selesai dilayani"),
+    ReferralStatus.REVOKED: _l("Dibatalkan"),
+}
+
+
+class Agency(db.Model):
+    __tablename__ = "agency"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(150), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    # The area served: a province, regency or district code; cases inside it may be referred here.
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
+    contact: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    region = relationship("Region", lazy="joined")
+
+    def serves(self, village_code: str) -> bool:
+        return village_code == self.region_code or village_code.startswith(self.region_code + ".")
+
+    def __repr__(self) -> str:
+        return f"<Agency {self.name}>"
+
+
+class Referral(db.Model):
+    __tablename__ = "referral"
+    __table_args__ = (Index("ix_referral_agency_status", "agency_id", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    service: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    consent: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(12), default=ReferralStatus.PENDING)
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    service_given: Mapped[str | None] = mapped_column(Text)
+    delivered_on: Mapped[dt.date | None] = mapped_column(Date)
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+
+    agency = relationship("Agency", lazy="joined")
+    case = relationship("Case", back_populates="referrals")
+    created_by = relationship("User", foreign_keys=[created_by_id])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_REFERRAL_STATUSES
+
+    def __repr__(self) -> str:
+        return f"<Referral {self.id} {self.status}>"

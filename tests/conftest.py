@@ -1,0 +1,62 @@
+"""Fixtures: an app per test with a fresh database, on SQLite and (when
+TEST_DATABASE_URL is set) on PostgreSQL too, and a small world of regions,
+agencies and one user of each kind to act in it."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from puskesos import create_app
+from puskesos.extensions import db
+from tests import factories
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def database_url(backend: str, tmp_path) -> str:
+    if backend == "postgresql":
+        if not PG_URL:
+            pytest.skip("PostgreSQL: TEST_DATABASE_URL is not set")
+        url = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1) if PG_URL.startswith("postgresql://") \
+            else PG_URL
+        _reset_postgres(url)
+        return url
+    return f"sqlite:///{tmp_path / 'test.sqlite'}"
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def app(backend, tmp_path):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url(backend, tmp_path)})
+    with app.app_context():
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def world(app) -> factories.World:
+    """Regions of Muara Enim (16.03) and Lahat (16.04), the calendar, agencies and users."""
+    return factories.build_world()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
