@@ -35,6 +35,7 @@ class Config:
 
     BOOTSTRAP_SERVE_LOCAL = True
 
+    RATELIMIT_STORAGE_URI = "memory://"  # REDIS_URL replaces it (see finalize)
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute"
 
@@ -72,5 +73,5 @@ def finalize(app_config: dict) -> None:
     if uri.startswith("postgresql://") or uri.startswith("postgres://"):
         # psycopg 3 is the driver we ship; accept the plain URL operators tend to paste.
         app_config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
-    if app_config.get("REDIS_URL") and not app_config.get("RATELIMIT_STORAGE_URI"):
+    if app_config.get("REDIS_URL") and app_config.get("RATELIMIT_STORAGE_URI", "memory://") == "memory://":
         app_config["RATELIMIT_STORAGE_URI"] = app_config["REDIS_URL"]

@@ -1,3 +1,110 @@
-from flask import Blueprint
+"""Login, logout and the admin's account pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from puskesos.accounts import services
+from puskesos.accounts.forms import LoginForm, UserForm
+from puskesos.accounts.models import User
+from puskesos.accounts.roles import Role
+from puskesos.extensions import db, limiter
+from puskesos.referrals.services import list_agencies
+from puskesos.web.forms import run, show_refusal
 
 bp = Blueprint("accounts", __name__)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("web.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.username.data, form.password.data)
+        db.session.commit()  # the audit event of a failed login must land too
+        if user is not None:
+            login_user(user)
+            target = request.args.get("next") or ""
+            if not target.startswith("/") or target.startswith("//"):
+                target = url_for("web.home")
+            return redirect(target)
+        flash(_("Nama pengguna atau kata sandi salah, atau akun tidak aktif."), "danger")
+        return render_template("accounts/login.html", form=form), 401
+    return render_template("accounts/login.html", form=form), 400 if form.errors else 200
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    flash(_("Anda sudah keluar."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+def _require_admin() -> None:
+    if current_user.role != Role.ADMIN:
+        abort(404)
+
+
+def _agency_choices(form: UserForm) -> None:
+    form.agency_id.choices = [(0, "—")] + [(a.id, a.name) for a in list_agencies()]
+
+
+@bp.get("/admin/users")
+@login_required
+def users():
+    _require_admin()
+    return render_template("accounts/users.html", users=services.list_users())
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@login_required
+def new_user():
+    _require_admin()
+    form = UserForm()
+    _agency_choices(form)
+    status = 200
+    if form.validate_on_submit():
+        user, refusal = run(services.create_user, current_user, username=form.username.data,
+                            full_name=form.full_name.data, password=form.password.data or "", role=form.role.data,
+                            region_code=form.region_code.data or None, agency_id=form.agency_id.data or None)
+        if refusal is None:
+            flash(_("Akun %(name)s dibuat.", name=user.username), "success")
+            return redirect(url_for("accounts.users"))
+        show_refusal(form, refusal)
+        status = 422
+    elif form.errors:
+        status = 422
+    return render_template("accounts/user_form.html", form=form, user=None), status
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@login_required
+def edit_user(user_id: int):
+    _require_admin()
+    user = db.session.get(User, user_id) or abort(404)
+    form = UserForm(obj=user)
+    _agency_choices(form)
+    del form.username
+    status = 200
+    if form.validate_on_submit():
+        _result, refusal = run(services.update_user, current_user, user.id, full_name=form.full_name.data,
+                         role=form.role.data, region_code=form.region_code.data or None,
+                         agency_id=form.agency_id.data or None, active=form.active.data,
+                         password=form.password.data or None)
+        if refusal is None:
+            flash(_("Akun %(name)s diperbarui.", name=user.username), "success")
+            return redirect(url_for("accounts.users"))
+        show_refusal(form, refusal)
+        status = 422
+    elif form.errors:
+        status = 422
+    return render_template("accounts/user_form.html", form=form, user=user), status

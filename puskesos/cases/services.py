@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.exc import StaleDataError
@@ -295,7 +295,7 @@ def _next_number(regency_code: str, year: int) -> str:
 # -- the workflow ---------------------------------------------------------------------------------------------
 
 
-def fire(case: Case, event: str, actor, *, expected_version: int | None = None, **inputs) -> Case:
+def fire(case: Case, event: str, actor, /, *, expected_version: int | None = None, **inputs) -> Case:
     """Run one workflow event on a case for an actor, with the inputs its row of the table takes."""
     if not can_read_case(actor, case):
         raise NotFound(_l("Kasus tidak ditemukan."))
@@ -443,3 +443,41 @@ def scoped_cases(user, filters: CaseFilters):
 def state_counts(user, filters: CaseFilters | None = None) -> dict[str, int]:
     base = scoped_cases(user, filters or CaseFilters()).with_only_columns(Case.state, func.count())
     return dict(db.session.execute(base.group_by(Case.state)).all())
+
+
+@dataclass
+class Page:
+    rows: list
+    next_cursor: str | None
+
+
+def page_cases(user, filters: CaseFilters, cursor: str | None = None, limit: int = 50) -> Page:
+    """Keyset pages ordered by due date (no date last), then id: cheap at any depth."""
+    query = scoped_cases(user, filters)
+    after = _parse_cursor(cursor)
+    if after is not None:
+        due, case_id = after
+        if due is None:
+            query = query.where(Case.due_on.is_(None), Case.id > case_id)
+        else:
+            query = query.where(or_(Case.due_on > due, and_(Case.due_on == due, Case.id > case_id),
+                                    Case.due_on.is_(None)))
+    query = query.order_by(Case.due_on.asc().nulls_last(), Case.id.asc()).limit(limit + 1)
+    rows = list(db.session.execute(query).scalars())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = f"{last.due_on.isoformat() if last.due_on else '-'}.{last.id}"
+    return Page(rows, next_cursor)
+
+
+def _parse_cursor(cursor: str | None) -> tuple[dt.date | None, int] | None:
+    """A cursor someone edited by hand starts the list from the top instead of failing."""
+    if not cursor:
+        return None
+    try:
+        due_text, id_text = cursor.rsplit(".", 1)
+        return (None if due_text == "-" else dt.date.fromisoformat(due_text)), int(id_text)
+    except ValueError:
+        return None

@@ -1,2 +1,50 @@
-def register(app):
-    pass
+"""Error pages: every refusal is a clear page in the user's language, never a bare 500."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from puskesos.core.errors import ServiceError
+from puskesos.extensions import db
+
+MESSAGES = {
+    400: _l("Permintaan tidak dapat diproses."),
+    403: _l("Anda tidak berwenang membuka halaman ini."),
+    404: _l("Halaman atau data tidak ditemukan."),
+    405: _l("Cara membuka halaman ini tidak diizinkan."),
+    413: _l("Data yang dikirim terlalu besar."),
+    429: _l("Terlalu banyak percobaan. Tunggu sebentar lalu coba lagi."),
+    500: _l("Terjadi kesalahan pada sistem. Kejadian ini sudah dicatat."),
+}
+
+
+def render_error(status: int, message=None):
+    if request.path.startswith("/regions/"):
+        return {"error": str(message or MESSAGES.get(status, MESSAGES[400]))}, status
+    return render_template("errors.html", status=status, message=message or MESSAGES.get(status, MESSAGES[400])), \
+        status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(_exc):
+        return render_error(400, _l("Formulir kedaluwarsa atau tidak sah (token CSRF). Muat ulang halaman lalu "
+                                    "kirim kembali."))
+
+    @app.errorhandler(ServiceError)
+    def service_error(exc: ServiceError):
+        db.session.rollback()
+        return render_error(exc.status, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return render_error(exc.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        app.logger.exception("unhandled error on %s", request.path)
+        db.session.rollback()
+        return render_error(500)

@@ -1,2 +1,117 @@
-def register(app):
-    pass
+"""Template filters and globals: labels, Indonesian dates, regions, paging links."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Flask, g, request, url_for
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from puskesos.accounts.roles import ROLE_LABELS, Role
+from puskesos.cases.models import CATEGORY_LABELS, DTKS_LABELS, OUTCOME_LABELS, URGENCY_LABELS
+from puskesos.cases.workflow import EVENT_LABELS, STATE_LABELS
+from puskesos.core.timeutil import today
+from puskesos.referrals.models import AGENCY_KIND_LABELS, REFERRAL_STATUS_LABELS
+from puskesos.regions.services import describe
+
+
+def _label(table):
+    def lookup(value):
+        if value is None:
+            return ""
+        for key, label in table.items():
+            if key == value:
+                return label
+        return value
+    return lookup
+
+
+ACTION_LABELS = {
+    "case.created": _l("Pengaduan didaftarkan"),
+    "case.updated": _l("Data pengaduan diubah"),
+    "pii.viewed": _l("NIK lengkap dilihat"),
+    "auth.login": _l("Masuk"),
+    "auth.login_failed": _l("Gagal masuk"),
+    "user.created": _l("Akun dibuat"),
+    "user.updated": _l("Akun diubah"),
+    "user.deactivated": _l("Akun dinonaktifkan"),
+    "agency.created": _l("Instansi dibuat"),
+    "agency.updated": _l("Instansi diubah"),
+}
+
+
+def action_label(action: str) -> str:
+    """`case.refer` → the event's label; other actions from their own table."""
+    event = action.split(".", 1)[-1]
+    if action.startswith(("case.", "referral.")) and event in EVENT_LABELS:
+        return EVENT_LABELS[event]
+    return ACTION_LABELS.get(action, action)
+
+
+def fmt_date(value: dt.date | None, style: str = "d MMMM yyyy") -> str:
+    return format_date(value, style) if value else ""
+
+
+def fmt_datetime(value: dt.datetime | None) -> str:
+    return format_datetime(value, "d MMM yyyy, HH:mm") if value else ""
+
+
+def region_name(code: str | None) -> str:
+    """`Embawang, Tanjung Agung, Kabupaten Muara Enim, …` cached for the request."""
+    if not code:
+        return ""
+    cache = g.setdefault("_region_names", {})
+    if code not in cache:
+        cache[code] = describe(code)
+    return cache[code]
+
+
+def village_short(code: str | None) -> str:
+    return ", ".join(region_name(code).split(", ")[:2])
+
+
+def url_with(**changes) -> str:
+    """The current page's URL with some query arguments changed (None removes one)."""
+    args = request.args.to_dict()
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def holiday_warning() -> str | None:
+    from puskesos.workdays.services import known_years
+
+    years = {today().year, today().year + 1} - known_years()
+    return ", ".join(str(y) for y in sorted(years)) or None
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        state_label=_label(STATE_LABELS),
+        category_label=_label(CATEGORY_LABELS),
+        outcome_label=_label(OUTCOME_LABELS),
+        urgency_label=_label(URGENCY_LABELS),
+        dtks_label=_label(DTKS_LABELS),
+        role_label=_label(ROLE_LABELS),
+        event_label=_label(EVENT_LABELS),
+        referral_status_label=_label(REFERRAL_STATUS_LABELS),
+        agency_kind_label=_label(AGENCY_KIND_LABELS),
+        date=fmt_date,
+        datetime=fmt_datetime,
+        action_label=action_label,
+        region=region_name,
+        village=village_short,
+    )
+    app.jinja_env.globals.update(url_with=url_with, Role=Role, today=today)
+
+    @app.context_processor
+    def page_context() -> dict:
+        return {
+            "current_locale": str(get_locale() or "id"),
+            "holiday_warning": holiday_warning() if current_user.is_authenticated else None,
+        }

@@ -1,0 +1,40 @@
+"""Helpers shared by every feature's views: running a service, showing its refusal on a form."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import flash
+from flask_wtf import FlaskForm
+
+from puskesos.core.errors import ServiceError
+from puskesos.extensions import db
+
+T = TypeVar("T")
+
+
+def run(service: Callable[..., T], /, *args, **kwargs) -> tuple[T | None, ServiceError | None]:
+    """Call a service and commit, or roll back and hand back its refusal: one transaction per action."""
+    try:
+        result = service(*args, **kwargs)
+        db.session.commit()
+        return result, None
+    except ServiceError as refusal:
+        db.session.rollback()
+        return None, refusal
+
+
+def show_refusal(form: FlaskForm | None, refusal: ServiceError) -> None:
+    """Put per-field messages on the form's fields and the general message in a flash."""
+    leftover = []
+    for name, messages in refusal.errors.items():
+        field = getattr(form, name, None) if form is not None and name else None
+        if field is not None and hasattr(field, "errors"):
+            field.errors = list(field.errors or []) + [str(m) for m in messages]
+        else:
+            leftover.extend(str(m) for m in messages)
+    message = str(refusal.message)
+    if leftover and message not in leftover:
+        message = message + " " + " ".join(leftover)
+    flash(message, "danger")

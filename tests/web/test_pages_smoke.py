@@ -1,0 +1,65 @@
+import re
+
+from tests import factories
+
+
+def login(client, username):
+    client.post("/logout")
+    resp = client.post("/login", data={"username": username, "password": factories.PASSWORD})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+
+
+def test_walk_pages(world, client):
+    login(client, "officer_a")
+    assert client.get("/").status_code == 302
+    resp = client.get("/cases/")
+    assert resp.status_code == 200, resp.get_data(as_text=True)[-3000:]
+    resp = client.get("/cases/new")
+    assert resp.status_code == 200, resp.get_data(as_text=True)[-3000:]
+    data = factories.intake()
+    resp = client.post("/cases/new", data=data)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[-5000:]
+    number = resp.headers["Location"].rsplit("/", 1)[-1]
+    resp = client.get(f"/cases/{number}")
+    assert resp.status_code == 200, resp.get_data(as_text=True)[-5000:]
+    html = resp.get_data(as_text=True)
+    version = re.search(r'name="version" value="(\d+)"', html).group(1)
+    resp = client.post(f"/cases/{number}/events/submit", data={"version": version})
+    assert resp.status_code == 302
+    resp = client.post(f"/cases/{number}/nik")
+    assert resp.status_code == 200
+    login(client, "caseworker")
+    for url in ("/cases/queue", "/cases/mine", "/cases/", f"/cases/{number}"):
+        resp = client.get(url)
+        assert resp.status_code == 200, (url, resp.get_data(as_text=True)[-3000:])
+    html = client.get(f"/cases/{number}").get_data(as_text=True)
+    version = re.search(r'name="version" value="(\d+)"', html).group(1)
+    assert client.post(f"/cases/{number}/events/start_assessment", data={"version": version}).status_code == 302
+    resp = client.get(f"/cases/{number}/events/complete_assessment")
+    assert resp.status_code == 200, resp.get_data(as_text=True)[-3000:]
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', resp.get_data(as_text=True)).group(1)
+    resp = client.post(f"/cases/{number}/events/complete_assessment",
+                       data={"version": version, "findings": "x", "eligible": "yes", "recommended_services": "PBI"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[-3000:]
+    resp = client.get(f"/cases/{number}/events/refer")
+    assert resp.status_code == 200, resp.get_data(as_text=True)[-3000:]
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', resp.get_data(as_text=True)).group(1)
+    resp = client.post(f"/cases/{number}/events/refer", data={"version": version, "agency_id": world.bpjs.id,
+                       "service": "PBI", "reason": "r", "consent": "verbal"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[-3000:]
+    login(client, "bpjs_user")
+    resp = client.get("/referrals")
+    assert resp.status_code == 200, resp.get_data(as_text=True)[-3000:]
+    rid = re.search(r'/referrals/(\d+)', resp.get_data(as_text=True)).group(1)
+    resp = client.get(f"/referrals/{rid}")
+    assert resp.status_code == 200, resp.get_data(as_text=True)[-3000:]
+    login(client, "supervisor")
+    resp = client.get("/audit")
+    assert resp.status_code == 200, resp.get_data(as_text=True)[-3000:]
+    resp = client.get("/cases/?state=open&overdue=y&q=Siti")
+    assert resp.status_code == 200, resp.get_data(as_text=True)[-3000:]
+    login(client, "admin")
+    for url in ("/admin/users", "/admin/users/new", "/admin/agencies", "/admin/agencies/new",
+                f"/admin/users/{world.officer.id}", f"/admin/agencies/{world.bpjs.id}"):
+        resp = client.get(url)
+        assert resp.status_code == 200, (url, resp.get_data(as_text=True)[-3000:])
