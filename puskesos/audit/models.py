@@ -18,7 +18,9 @@ class AuditEvent(db.Model):
         Index("ix_audit_event_actor_seq", "actor_id", "seq"),
     )
 
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     actor_name: Mapped[str | None] = mapped_column(String(50))

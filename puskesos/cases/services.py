@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from transitions import MachineError
 
@@ -463,6 +464,7 @@ def page_cases(user, filters: CaseFilters, cursor: str | None = None, limit: int
             query = query.where(or_(Case.due_on > due, and_(Case.due_on == due, Case.id > case_id),
                                     Case.due_on.is_(None)))
     query = query.order_by(Case.due_on.asc().nulls_last(), Case.id.asc()).limit(limit + 1)
+    query = query.options(joinedload(Case.assignee))
     rows = list(db.session.execute(query).scalars())
     next_cursor = None
     if len(rows) > limit:

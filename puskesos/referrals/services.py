@@ -11,7 +11,7 @@ from puskesos.accounts.roles import Role
 from puskesos.audit.chain import append as audit
 from puskesos.core.errors import Forbidden, NotFound, ValidationFailed
 from puskesos.extensions import db
-from puskesos.referrals.models import AgencyKind, Agency, Referral
+from puskesos.referrals.models import Agency, AgencyKind, Referral
 from puskesos.regions.models import Region
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import sys
 
 import click
+import lokal
 from flask.cli import with_appcontext
 
 from puskesos.extensions import db
@@ -15,7 +16,8 @@ def holidays() -> None:
 
 
 @holidays.command("import")
-@click.option("--year", type=int, help="Year to import; all years lokal-id knows when omitted.")
+@click.option("--year", type=int,
+              help="Year to (re)load, replacing it whole; without it, the lokal-id years not yet in the calendar.")
 @click.option("--file", "path", type=click.File("r", encoding="utf-8"),
               help="CSV of the decree: date,name,libur_nasional|cuti_bersama (for years lokal-id lacks).")
 @with_appcontext
@@ -26,8 +28,10 @@ def import_cmd(year: int | None, path) -> None:
             if year is None:
                 raise ValueError("--file needs --year")
             added = {year: import_csv(year, path, source=getattr(path, "name", None))}
+        elif year is not None:
+            added = import_from_lokal([year])
         else:
-            added = import_from_lokal([year] if year else None)
+            added = import_from_lokal(sorted(set(lokal.HOLIDAY_YEARS) - known_years()))
     except ValueError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

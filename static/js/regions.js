@@ -16,6 +16,7 @@
     var box = document.createElement("div");
     box.className = "region-picker";
     input.parentNode.insertBefore(box, input);
+    input.type = "hidden";  // the selects write the code into it
 
     function addSelect(parent, selected) {
       if (levelOf(parent) >= maxLevel) { return; }

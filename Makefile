@@ -1,0 +1,37 @@
+# Puskesos — `make run` for a demo on this machine, `make test` for the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run test lint translations clean-db
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,production]'
+	touch $(STAMP)
+
+install: $(STAMP) translations
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d puskesos/translations -D messages --statistics 2>&1 | tail -n 2 || true
+
+# Development server on an embedded SQLite database under instance/, demo data on first start.
+run: install
+	PUSKESOS_ENV=development $(FLASK) db upgrade
+	PUSKESOS_ENV=development $(FLASK) regions load
+	PUSKESOS_ENV=development $(FLASK) holidays import
+	PUSKESOS_ENV=development $(FLASK) demo load
+	PUSKESOS_ENV=development $(FLASK) run --host 127.0.0.1 --port 5000
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: install lint
+	$(BIN)/python -m pytest
+
+# Throw the development database away (the next `make run` rebuilds it).
+clean-db:
+	rm -f instance/puskesos.sqlite instance/puskesos.sqlite-wal instance/puskesos.sqlite-shm
