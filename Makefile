@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint translations clean-db
+.PHONY: install run test lint translations extract-messages clean-db
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,14 @@ install: $(STAMP) translations
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -d puskesos/translations -D messages --statistics 2>&1 | tail -n 2 || true
+
+# Re-extract the UI strings (babel.cfg) into messages.pot and merge them into every catalogue.
+# New strings arrive untranslated, never as fuzzy guesses (`translations` compiles fuzzy ones):
+# translate them in puskesos/translations/<lang>/LC_MESSAGES/messages.po (tests/web/test_i18n.py checks).
+extract-messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o puskesos/translations/messages.pot .
+	$(BIN)/pybabel update -i puskesos/translations/messages.pot -d puskesos/translations -D messages \
+		--no-fuzzy-matching
 
 # Development server on an embedded SQLite database under instance/, demo data on first start.
 run: install

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 
 from puskesos.config import INSTANCE_DIR, Config, TestingConfig, finalize
 
@@ -39,8 +39,11 @@ def configure(app: Flask, overrides: dict) -> None:
 
 
 def select_locale() -> str:
+    """The session's choice, else Indonesian; the API may follow Accept-Language. Commands speak Indonesian."""
     from flask import current_app
 
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     lang = session.get("lang")
     if lang in current_app.config["LANGUAGES"]:
         return lang
@@ -50,8 +53,10 @@ def select_locale() -> str:
 
 
 def configure_extensions(app: Flask) -> None:
-    from puskesos import database  # noqa: F401  (registers the SQLite engine hooks)
-    from puskesos import models  # noqa: F401  (every model, for Alembic and relationships)
+    from puskesos import (
+        database,  # noqa: F401  (registers the SQLite engine hooks)
+        models,  # noqa: F401  (every model, for Alembic and relationships)
+    )
     from puskesos.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)

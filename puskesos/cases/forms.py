@@ -9,29 +9,30 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Optional
 
 from puskesos.cases.models import CATEGORY_LABELS, DTKS_LABELS, OUTCOME_LABELS, URGENCY_LABELS, Outcome
+from puskesos.web.validators import MaxLength
 
 BLANK = ("", "—")
 
 
 class IntakeForm(FlaskForm):
-    nik = StringField(_l("NIK"), validators=[Length(max=40)], render_kw={"inputmode": "numeric",
+    nik = StringField(_l("NIK"), validators=[MaxLength(40)], render_kw={"inputmode": "numeric",
                                                                         "autocomplete": "off"})
-    kk_number = StringField(_l("Nomor KK"), validators=[Optional(), Length(max=40)],
+    kk_number = StringField(_l("Nomor KK"), validators=[Optional(), MaxLength(40)],
                             render_kw={"inputmode": "numeric", "autocomplete": "off"})
-    name = StringField(_l("Nama lengkap"), validators=[Length(max=120)])
-    birth_date = StringField(_l("Tanggal lahir"), validators=[Optional(), Length(max=10)],
+    name = StringField(_l("Nama lengkap"), validators=[MaxLength(120)])
+    birth_date = StringField(_l("Tanggal lahir"), validators=[Optional(), MaxLength(10)],
                              render_kw={"type": "date"},
                              description=_l("Kosongkan untuk memakai tanggal lahir dari NIK."))
     sex = SelectField(_l("Jenis kelamin"), choices=[BLANK, ("L", _l("Laki-laki")), ("P", _l("Perempuan"))],
                       validate_choice=False, description=_l("Kosongkan untuk memakai data dari NIK."))
-    phone = StringField(_l("Nomor HP"), validators=[Optional(), Length(max=30)], render_kw={"inputmode": "tel"})
+    phone = StringField(_l("Nomor HP"), validators=[Optional(), MaxLength(30)], render_kw={"inputmode": "tel"})
     village_code = SelectField(_l("Desa/kelurahan"), choices=[], validate_choice=False)
-    address = StringField(_l("Alamat"), validators=[Length(max=255)])
-    rt = StringField(_l("RT"), validators=[Optional(), Length(max=3)], render_kw={"inputmode": "numeric"})
-    rw = StringField(_l("RW"), validators=[Optional(), Length(max=3)], render_kw={"inputmode": "numeric"})
+    address = StringField(_l("Alamat"), validators=[MaxLength(255)])
+    rt = StringField(_l("RT"), validators=[Optional(), MaxLength(3)], render_kw={"inputmode": "numeric"})
+    rw = StringField(_l("RW"), validators=[Optional(), MaxLength(3)], render_kw={"inputmode": "numeric"})
     dtks_status = SelectField(_l("Terdaftar di DTKS/DTSEN"), choices=list(DTKS_LABELS.items()),
                               validate_choice=False, default="unknown")
     dtsen_decile = SelectField(_l("Desil DTSEN"), choices=[BLANK] + [(str(i), str(i)) for i in range(1, 11)],
@@ -39,11 +40,11 @@ class IntakeForm(FlaskForm):
     category = SelectField(_l("Kategori"), choices=[BLANK, *CATEGORY_LABELS.items()], validate_choice=False)
     urgency = SelectField(_l("Urgensi"), choices=list(URGENCY_LABELS.items()), validate_choice=False,
                           default="normal")
-    description = TextAreaField(_l("Uraian pengaduan"), validators=[Length(max=5000)], render_kw={"rows": 4})
-    reporter_name = StringField(_l("Nama pelapor"), validators=[Optional(), Length(max=120)],
+    description = TextAreaField(_l("Uraian pengaduan"), validators=[MaxLength(5000)], render_kw={"rows": 4})
+    reporter_name = StringField(_l("Nama pelapor"), validators=[Optional(), MaxLength(120)],
                                 description=_l("Isi bila pengaduan dibawa oleh orang lain."))
-    reporter_relation = StringField(_l("Hubungan dengan pengadu"), validators=[Optional(), Length(max=60)])
-    reporter_phone = StringField(_l("Nomor HP pelapor"), validators=[Optional(), Length(max=30)])
+    reporter_relation = StringField(_l("Hubungan dengan pengadu"), validators=[Optional(), MaxLength(60)])
+    reporter_phone = StringField(_l("Nomor HP pelapor"), validators=[Optional(), MaxLength(30)])
     confirm_duplicate = BooleanField(_l("Saya sudah memeriksa pengaduan terbuka yang sama dan tetap ingin "
                                         "menyimpan"))
     version = HiddenField()
@@ -69,27 +70,27 @@ class EventForm(FlaskForm):
 
 
 class ResolveAtIntakeForm(EventForm):
-    action_taken = TextAreaField(_l("Apa yang sudah dilakukan"), validators=[Length(max=2000)],
+    action_taken = TextAreaField(_l("Apa yang sudah dilakukan"), validators=[MaxLength(2000)],
                                  render_kw={"rows": 3},
                                  description=_l("Misalnya: informasi diberikan, formulir diisi bersama."))
 
 
 class RequestInfoForm(EventForm):
-    note = TextAreaField(_l("Data yang kurang"), validators=[Length(max=2000)], render_kw={"rows": 3})
+    note = TextAreaField(_l("Data yang kurang"), validators=[MaxLength(2000)], render_kw={"rows": 3})
 
 
 class AssessmentForm(EventForm):
-    findings = TextAreaField(_l("Temuan asesmen"), validators=[Length(max=5000)], render_kw={"rows": 5})
+    findings = TextAreaField(_l("Temuan asesmen"), validators=[MaxLength(5000)], render_kw={"rows": 5})
     eligible = RadioField(_l("Keputusan kelayakan"), choices=[("yes", _l("Layak dibantu")),
                                                               ("no", _l("Tidak layak"))], validate_choice=False)
-    recommended_services = TextAreaField(_l("Layanan yang direkomendasikan"), validators=[Length(max=2000)],
+    recommended_services = TextAreaField(_l("Layanan yang direkomendasikan"), validators=[MaxLength(2000)],
                                          render_kw={"rows": 3})
 
 
 class ReferForm(EventForm):
     agency_id = SelectField(_l("Instansi tujuan"), choices=[], validate_choice=False)
-    service = StringField(_l("Layanan yang diminta"), validators=[Length(max=200)])
-    reason = TextAreaField(_l("Alasan rujukan"), validators=[Length(max=2000)], render_kw={"rows": 3})
+    service = StringField(_l("Layanan yang diminta"), validators=[MaxLength(200)])
+    reason = TextAreaField(_l("Alasan rujukan"), validators=[MaxLength(2000)], render_kw={"rows": 3})
     consent = RadioField(_l("Persetujuan pengadu untuk berbagi data dengan instansi"),
                          choices=[("written", _l("Tertulis")), ("verbal", _l("Lisan"))], validate_choice=False)
 
@@ -98,7 +99,7 @@ class ReferralReasonForm(EventForm):
     """Revoke (caseworker) or decline (agency) one referral."""
 
     referral_id = SelectField(_l("Rujukan"), choices=[], validate_choice=False)
-    reason = TextAreaField(_l("Alasan"), validators=[Length(max=2000)], render_kw={"rows": 3})
+    reason = TextAreaField(_l("Alasan"), validators=[MaxLength(2000)], render_kw={"rows": 3})
 
 
 class AcceptForm(EventForm):
@@ -107,20 +108,20 @@ class AcceptForm(EventForm):
 
 class ServiceReportForm(EventForm):
     referral_id = HiddenField()
-    service_given = TextAreaField(_l("Layanan yang diberikan"), validators=[Length(max=2000)],
+    service_given = TextAreaField(_l("Layanan yang diberikan"), validators=[MaxLength(2000)],
                                   render_kw={"rows": 3})
-    delivered_on = StringField(_l("Tanggal layanan"), validators=[Length(max=10)], render_kw={"type": "date"})
+    delivered_on = StringField(_l("Tanggal layanan"), validators=[MaxLength(10)], render_kw={"type": "date"})
 
 
 class CloseForm(EventForm):
     outcome = SelectField(_l("Hasil"), choices=[BLANK] + [(o.value, OUTCOME_LABELS[o]) for o in Outcome
                                                           if o != Outcome.RESOLVED_AT_INTAKE],
                           validate_choice=False)
-    note = TextAreaField(_l("Catatan penutupan"), validators=[Length(max=2000)], render_kw={"rows": 3})
+    note = TextAreaField(_l("Catatan penutupan"), validators=[MaxLength(2000)], render_kw={"rows": 3})
 
 
 class ReasonForm(EventForm):
-    reason = TextAreaField(_l("Alasan"), validators=[Length(max=2000)], render_kw={"rows": 3})
+    reason = TextAreaField(_l("Alasan"), validators=[MaxLength(2000)], render_kw={"rows": 3})
 
 
 EVENT_FORMS: dict[str, type[EventForm]] = {
@@ -145,9 +146,9 @@ class CaseFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Cari nomor, nama atau NIK"), validators=[Optional(), Length(max=60)])
+    q = StringField(_l("Cari nomor, nama atau NIK"), validators=[Optional(), MaxLength(60)])
     state = SelectField(_l("Status"), choices=[], validate_choice=False)
     category = SelectField(_l("Kategori"), choices=[("", _l("Semua kategori")), *CATEGORY_LABELS.items()],
                            validate_choice=False)
-    village_code = StringField(_l("Desa/kelurahan"), validators=[Optional(), Length(max=13)])
+    village_code = StringField(_l("Desa/kelurahan"), validators=[Optional(), MaxLength(13)])
     overdue = BooleanField(_l("Hanya yang terlambat"))

@@ -248,15 +248,16 @@ def update_intake(case: Case, actor, data: dict, *, expected_version: int | None
     if not confirm_duplicate and (intake.values["nik"] != case.nik or intake.values["kk_number"] != case.kk_number):
         _check_duplicates(actor, intake, exclude_id=case.id)
     diff = {}
-    for name, new in intake.values.items():
-        old = getattr(case, name)
-        if old != new:
-            diff[name] = [_audit_value(name, old), _audit_value(name, new)]
-            setattr(case, name, new)
-    if not diff:
-        return case, intake.warnings
-    _place(case, case.village_code)
-    _touch(case, actor)
+    with db.session.no_autoflush:
+        for name, new in intake.values.items():
+            old = getattr(case, name)
+            if old != new:
+                diff[name] = [_audit_value(name, old), _audit_value(name, new)]
+                setattr(case, name, new)
+        if not diff:
+            return case, intake.warnings
+        _place(case, case.village_code)
+        _touch(case, actor)
     _flush_or_conflict(case)
     audit("case.updated", actor=actor, case=case, details={"changes": diff})
     return case, intake.warnings
@@ -304,22 +305,23 @@ def fire(case: Case, event: str, actor, /, *, expected_version: int | None = Non
     if event not in EVENTS:
         raise WorkflowRefused(_l("Aksi tidak dikenal."))
     before = case.state
-    flow = CaseFlow(case, actor, inputs)
-    try:
-        fired = flow.trigger(event)
-    except GuardFailed as refusal:
-        raise WorkflowRefused(refusal.message, {refusal.field: [refusal.message]} if refusal.field else None) \
-            from None
-    except MachineError:
-        fired = False
-    if not fired:
-        raise WorkflowRefused(_why_not(case, event, actor))
-
-    case.state = flow.state
-    if case.state != before:
-        _set_due(case)
-    _set_referral_due(flow.referral, event)
-    _touch(case, actor)
+    # One flush at the end: an autoflush halfway (a guard's or a due date's query) would bump the version twice.
+    with db.session.no_autoflush:
+        flow = CaseFlow(case, actor, inputs)
+        try:
+            fired = flow.trigger(event)
+        except GuardFailed as refusal:
+            raise WorkflowRefused(refusal.message, {refusal.field: [refusal.message]} if refusal.field else None) \
+                from None
+        except MachineError:
+            fired = False
+        if not fired:
+            raise WorkflowRefused(_why_not(case, event, actor))
+        case.state = flow.state
+        if case.state != before:
+            _set_due(case)
+        _set_referral_due(flow.referral, event)
+        _touch(case, actor)
     _flush_or_conflict(case)
     prefix = "referral" if event in REFERRAL_EVENTS else "case"
     details = {"from": before, "to": case.state, **flow.audit_details}
