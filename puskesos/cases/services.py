@@ -223,7 +223,7 @@ def register(actor, data: dict, *, confirm_duplicate: bool = False) -> tuple[Cas
     if not confirm_duplicate:
         _check_duplicates(actor, intake)
     village_code = intake.values["village_code"]
-    case = Case(state=State.REGISTERED, created_by_id=actor.id, updated_by_id=actor.id, **intake.values)
+    case = Case(state=State.REGISTERED.value, created_by_id=actor.id, updated_by_id=actor.id, **intake.values)
     _place(case, village_code)
     case.number = _next_number(case.regency_code, today().year)
     db.session.add(case)

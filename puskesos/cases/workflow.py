@@ -208,12 +208,13 @@ class CaseFlow:
         self.dry_run = dry_run
         self.referral: Referral | None = None  # the referral the event acted on
         self.audit_details: dict = {}
-        self.state = case.state
+        current = State(case.state).value  # a plain string: `transitions` names Enum members by their name
+        self.state = current
         self.machine = Machine(
             model=self,
             states=[s.value for s in State],
             transitions=[self._machine_row(step) for step in TABLE],
-            initial=case.state,
+            initial=current,
             auto_transitions=False,
             send_event=True,
         )

@@ -39,6 +39,7 @@ ACTION_LABELS = {
     "user.deactivated": _l("Akun dinonaktifkan"),
     "agency.created": _l("Instansi dibuat"),
     "agency.updated": _l("Instansi diubah"),
+    "demo.loaded": _l("Data demo dimuat"),
 }
 
 
