@@ -23,9 +23,10 @@ def create_app(config: dict | None = None) -> Flask:
     configure_extensions(app)
     register_blueprints(app)
     register_cli(app)
-    from puskesos.web import errors, templating
+    from puskesos.web import errors, headers, templating
 
     errors.register(app)
+    headers.register(app)
     templating.register(app)
     return app
 

@@ -1,0 +1,77 @@
+import os
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from puskesos import create_app
+from puskesos.audit.models import AuditEvent
+from puskesos.extensions import db
+from tests import factories
+from tests.conftest import database_url
+
+
+def actions() -> list[str]:
+    return list(db.session.execute(select(AuditEvent.action).order_by(AuditEvent.seq)).scalars())
+
+
+def test_login_and_logout_are_recorded(world, client):
+    resp = client.post("/login", data={"username": "officer_a", "password": "salah-sandi"})
+    assert resp.status_code == 401
+    assert "salah" in resp.get_data(as_text=True)
+    resp = client.post("/login", data={"username": "officer_a", "password": factories.PASSWORD})
+    assert resp.status_code == 302
+    assert actions()[-2:] == ["auth.login_failed", "auth.login"]
+    assert client.post("/logout").status_code == 302
+    assert client.get("/cases/").status_code == 302  # signed out: back to the login page
+
+
+def test_login_redirect_stays_on_this_site(world, client):
+    resp = client.post("/login?next=//evil.example/x", data={"username": "officer_a",
+                                                               "password": factories.PASSWORD})
+    assert resp.headers["Location"] == "/"
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_answers() -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping())
+    except Exception:
+        return False
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limited_app(request, backend, tmp_path):
+    config = {"TESTING": True, "RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute",
+              "SQLALCHEMY_DATABASE_URI": database_url(backend, tmp_path)}
+    if request.param == "redis":
+        if not redis_answers():
+            pytest.skip(f"Redis: nothing answers at {REDIS_URL}")
+        # Several workers share one Redis; a fresh key prefix keeps this test's counters its own.
+        config.update(REDIS_URL=REDIS_URL, RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}")
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_password_guessing_is_rate_limited(limited_app):
+    client = limited_app.test_client()
+    codes = [client.post("/login", data={"username": "x", "password": "y"}).status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+    assert "Terlalu banyak percobaan" in client.post("/login", data={"username": "x", "password": "y"}) \
+        .get_data(as_text=True)
+
+
+def test_pages_carry_security_headers(client):
+    resp = client.get("/login")
+    assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Cache-Control"] == "no-store"
