@@ -23,10 +23,11 @@ def create_app(config: dict | None = None) -> Flask:
     configure_extensions(app)
     register_blueprints(app)
     register_cli(app)
-    from puskesos.web import errors, headers, templating
+    from puskesos.web import errors, headers, input_guard, templating
 
     errors.register(app)
     headers.register(app)
+    input_guard.register(app)
     templating.register(app)
     return app
 
@@ -84,6 +85,9 @@ def configure_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from puskesos.core.ids import IdConverter
+
+    app.url_map.converters["id"] = IdConverter
     from puskesos.accounts.views import bp as accounts_bp
     from puskesos.audit.views import bp as audit_bp
     from puskesos.cases.views import bp as cases_bp

@@ -4,12 +4,15 @@ agencies and one user of each kind to act in it."""
 
 from __future__ import annotations
 
+import functools
 import os
 
 import pytest
 from sqlalchemy import create_engine, text
+from werkzeug.security import generate_password_hash
 
 from puskesos import create_app
+from puskesos.accounts import models as account_models
 from puskesos.extensions import db
 from tests import factories
 
@@ -34,6 +37,14 @@ def database_url(backend: str, tmp_path) -> str:
         _reset_postgres(url)
         return url
     return f"sqlite:///{tmp_path / 'test.sqlite'}"
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """The world's dozen users would cost about a second of scrypt per test. Only the work factor changes:
+    `check_password_hash` reads the method from the stored hash, so signing in works as in production."""
+    monkeypatch.setattr(account_models, "generate_password_hash",
+                        functools.partial(generate_password_hash, method="pbkdf2:sha256:1"))
 
 
 @pytest.fixture(params=BACKENDS)

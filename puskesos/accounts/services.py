@@ -9,6 +9,7 @@ from puskesos.accounts.models import User
 from puskesos.accounts.roles import ROLE_REGION_LEVELS, Role
 from puskesos.audit.chain import append as audit
 from puskesos.core.errors import Forbidden, NotFound, ValidationFailed
+from puskesos.core.ids import parse_id
 from puskesos.core.timeutil import utcnow
 from puskesos.extensions import db
 from puskesos.referrals.models import Agency
@@ -55,7 +56,7 @@ def _validate(role: str, region_code: str | None, agency_id: int | None, errors:
             errors.setdefault("region_code", []).append(message)
     agency = None
     if role_enum == Role.AGENCY:
-        agency = db.session.get(Agency, agency_id or 0)
+        agency = db.session.get(Agency, parse_id(agency_id) or 0)
         if agency is None:
             errors.setdefault("agency_id", []).append(_l("Petugas instansi harus terikat pada satu instansi."))
     return region, agency

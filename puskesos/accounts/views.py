@@ -86,7 +86,7 @@ def new_user():
     return render_template("accounts/user_form.html", form=form, user=None), status
 
 
-@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/admin/users/<id:user_id>", methods=["GET", "POST"])
 @login_required
 def edit_user(user_id: int):
     _require_admin()

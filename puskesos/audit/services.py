@@ -49,6 +49,5 @@ def log_query(user, filters: AuditFilters):
     if filters.since:
         query = query.where(AuditEvent.created_at >= dt.datetime.combine(filters.since, dt.time()))
     if filters.until:
-        query = query.where(AuditEvent.created_at < dt.datetime.combine(filters.until + dt.timedelta(days=1),
-                                                                         dt.time()))
+        query = query.where(AuditEvent.created_at <= dt.datetime.combine(filters.until, dt.time.max))
     return query.order_by(AuditEvent.seq.desc())

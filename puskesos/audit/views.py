@@ -11,6 +11,7 @@ from puskesos.accounts.roles import Role
 from puskesos.audit.forms import AuditFilterForm
 from puskesos.audit.models import AuditEvent
 from puskesos.audit.services import AuditFilters, details_of, log_query
+from puskesos.core.ids import parse_id
 from puskesos.extensions import db
 
 bp = Blueprint("audit", __name__)
@@ -33,7 +34,7 @@ def log():
                            action=form.action.data or None, since=_date(form.since.data),
                            until=_date(form.until.data))
     query = log_query(current_user, filters)
-    before = request.args.get("before", type=int)
+    before = parse_id(request.args.get("before"))
     if before:
         query = query.where(AuditEvent.seq < before)
     limit = current_app.config["PAGE_SIZE"]

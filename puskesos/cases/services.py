@@ -27,6 +27,7 @@ from puskesos.cases.identity import check_nik, clean_kk, clean_phone
 from puskesos.cases.models import Case, CaseCounter, Category, DtksStatus, Urgency, mask_number
 from puskesos.cases.workflow import EVENTS, REFERRAL_EVENTS, STATE_LABELS, CaseFlow, GuardFailed, State, roles_of
 from puskesos.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, WorkflowRefused
+from puskesos.core.ids import parse_id
 from puskesos.core.timeutil import today, utcnow
 from puskesos.extensions import db
 from puskesos.referrals.models import Referral
@@ -122,6 +123,9 @@ def validate_intake(actor, data: dict) -> Intake:
         except ValueError:
             fail("birth_date", _l("Tanggal lahir tidak valid."))
             birth_date = None
+    if birth_date is not None and not dt.date(1900, 1, 1) <= birth_date <= today():
+        fail("birth_date", _l("Tanggal lahir harus antara 1900 dan hari ini."))
+        birth_date = None
     sex = str(data.get("sex") or "").strip().upper() or None
     if sex not in (None, "L", "P"):
         fail("sex", _l("Jenis kelamin harus L atau P."))
@@ -377,10 +381,10 @@ def _check_version(case: Case, expected_version) -> None:
 
 def _flush_or_conflict(case: Case) -> None:
     """The version column makes a concurrent writer's UPDATE match no row; that is a conflict, not a crash."""
+    case_id = case.id  # read before the flush: a failed flush expires the object with the transaction
     try:
         db.session.flush()
     except StaleDataError:
-        case_id = case.id
         db.session.rollback()
         raise _conflict(db.session.get(Case, case_id)) from None
 
@@ -482,6 +486,8 @@ def _parse_cursor(cursor: str | None) -> tuple[dt.date | None, int] | None:
         return None
     try:
         due_text, id_text = cursor.rsplit(".", 1)
-        return (None if due_text == "-" else dt.date.fromisoformat(due_text)), int(id_text)
+        due = None if due_text == "-" else dt.date.fromisoformat(due_text)
     except ValueError:
         return None
+    case_id = parse_id(id_text)
+    return None if case_id is None else (due, case_id)

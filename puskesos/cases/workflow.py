@@ -22,7 +22,8 @@ from flask_babel import lazy_gettext as _l
 from transitions import Machine
 
 from puskesos.accounts.roles import Role
-from puskesos.cases.models import Assessment, Case, Outcome
+from puskesos.cases.models import OUTCOME_LABELS, Assessment, Case, Outcome
+from puskesos.core.ids import parse_id
 from puskesos.core.timeutil import today, utcnow
 from puskesos.extensions import db
 from puskesos.referrals.models import Agency, Referral, ReferralStatus
@@ -78,6 +79,13 @@ S = State
 OFFICER, CASEWORKER, AGENCY, SUPERVISOR = (frozenset({r}) for r in (Role.OFFICER, Role.CASEWORKER, Role.AGENCY,
                                                                       Role.SUPERVISOR))
 ANSWERING = (S.REFERRED, S.IN_SERVICE)  # an agency may answer a pending referral in either
+# Where a case goes when one of its referrals is declined or revoked: it follows the referrals still open.
+# Only an in_service case can still hold an accepted referral (closing a case withdraws its open ones).
+ROUTES_AFTER_ANSWER = (
+    (ANSWERING, S.ASSESSED, "none_open"),
+    ((S.IN_SERVICE,), S.IN_SERVICE, "one_accepted"),
+    (ANSWERING, S.REFERRED, "only_pending"),
+)
 
 TABLE: tuple[Step, ...] = (
     Step("resolve_at_intake", (S.REGISTERED,), S.CLOSED, OFFICER,
@@ -94,18 +102,18 @@ TABLE: tuple[Step, ...] = (
          inputs=("agency_id", "service", "reason", "consent"), guards=("referral_complete",),
          effect="create_referral"),
     *(
-        Step("revoke_referral", (S.REFERRED, S.IN_SERVICE), dest, CASEWORKER,
+        Step("revoke_referral", sources, dest, CASEWORKER,
              inputs=("referral_id", "reason"), guards=("open_referral_chosen", "reason_given"),
              when=(route,), effect="revoke_referral")
-        for dest, route in ((S.ASSESSED, "none_open"), (S.IN_SERVICE, "one_accepted"), (S.REFERRED, "only_pending"))
+        for sources, dest, route in ROUTES_AFTER_ANSWER
     ),
     Step("accept", ANSWERING, S.IN_SERVICE, AGENCY,
          inputs=("referral_id",), guards=("own_pending_referral",), effect="accept_referral"),
     *(
-        Step("decline", ANSWERING, dest, AGENCY,
+        Step("decline", sources, dest, AGENCY,
              inputs=("referral_id", "reason"), guards=("own_pending_referral", "reason_given"),
              when=(route,), effect="decline_referral")
-        for dest, route in ((S.ASSESSED, "none_open"), (S.IN_SERVICE, "one_accepted"), (S.REFERRED, "only_pending"))
+        for sources, dest, route in ROUTES_AFTER_ANSWER
     ),
     Step("report_service", (S.IN_SERVICE,), S.IN_SERVICE, AGENCY,
          inputs=("referral_id", "service_given", "delivered_on"),
@@ -171,13 +179,6 @@ def _as_bool(value) -> bool | None:
     if text in ("0", "false", "no", "tidak", "n", "off"):
         return False
     return None
-
-
-def _as_int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _as_date(value) -> dt.date | None:
@@ -277,7 +278,7 @@ class CaseFlow:
             assessment = self.case.assessment
             if assessment is None or not assessment.eligible:
                 raise GuardFailed(_l("Kasus hanya dapat dirujuk bila hasil asesmen menyatakan layak."))
-            agency = db.session.get(Agency, _as_int(self.inputs.get("agency_id")) or 0)
+            agency = db.session.get(Agency, parse_id(self.inputs.get("agency_id")) or 0)
             if agency is None or not agency.active or not agency.serves(self.case.village_code):
                 raise GuardFailed(_l("Pilih instansi aktif yang melayani wilayah kasus ini."), "agency_id")
             if any(r.agency_id == agency.id and r.is_open for r in self.case.referrals):
@@ -291,7 +292,7 @@ class CaseFlow:
         return self._guard(check)
 
     def _chosen_referral(self) -> Referral:
-        referral_id = _as_int(self.inputs.get("referral_id"))
+        referral_id = parse_id(self.inputs.get("referral_id"))
         referral = next((r for r in self.case.referrals if r.id == referral_id), None)
         if referral is None:
             raise GuardFailed(_l("Rujukan tidak ditemukan pada kasus ini."), "referral_id")
@@ -449,6 +450,15 @@ class CaseFlow:
         self.case.outcome_note = _text(self.inputs.get("note")) or None
         self.case.closed_at = utcnow()
         self.audit_details.update(outcome=self.case.outcome, note=self.case.outcome_note)
+        # A closed case asks nothing more of any agency: what is still open is withdrawn, never counted as served.
+        still_open = [r for r in self.case.referrals if r.is_open]
+        for referral in still_open:
+            referral.status = ReferralStatus.REVOKED
+            referral.revoke_reason = str(_l("Kasus ditutup: %(outcome)s",
+                                            outcome=OUTCOME_LABELS[Outcome(self.case.outcome)]))
+            referral.due_on = None
+        if still_open:
+            self.audit_details["revoked_referrals"] = [r.id for r in still_open]
 
     def effect_reopen(self, _e) -> None:
         self.audit_details.update(reason=_text(self.inputs.get("reason")), previous_outcome=self.case.outcome)

@@ -72,13 +72,13 @@ def _render(referral: Referral, forms: dict | None = None, full_nik: str | None 
                            forms=forms or _forms(referral), full_nik=full_nik), status
 
 
-@bp.get("/referrals/<int:referral_id>")
+@bp.get("/referrals/<id:referral_id>")
 @login_required
 def show(referral_id: int):
     return _render(_load(referral_id))
 
 
-@bp.post("/referrals/<int:referral_id>/nik")
+@bp.post("/referrals/<id:referral_id>/nik")
 @login_required
 def reveal_nik(referral_id: int):
     referral = _load(referral_id)
@@ -88,7 +88,7 @@ def reveal_nik(referral_id: int):
     return _render(referral, full_nik=nik)
 
 
-@bp.post("/referrals/<int:referral_id>/<event>")
+@bp.post("/referrals/<id:referral_id>/<event>")
 @login_required
 def answer(referral_id: int, event: str):
     referral = _load(referral_id)
@@ -125,12 +125,12 @@ def agencies():
 
 
 @bp.route("/admin/agencies/new", methods=["GET", "POST"])
-@bp.route("/admin/agencies/<int:agency_id>", methods=["GET", "POST"])
+@bp.route("/admin/agencies/<id:agency_id>", methods=["GET", "POST"])
 @login_required
 def agency_form(agency_id: int | None = None):
     _require(Role.ADMIN)
-    agency = db.session.get(Agency, agency_id) if agency_id else None
-    if agency_id and agency is None:
+    agency = db.session.get(Agency, agency_id) if agency_id is not None else None
+    if agency_id is not None and agency is None:
         abort(404)
     form = AgencyForm(obj=agency)
     status = 200

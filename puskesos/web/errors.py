@@ -11,7 +11,7 @@ from puskesos.core.errors import ServiceError
 from puskesos.extensions import db
 
 MESSAGES = {
-    400: _l("Permintaan tidak dapat diproses."),
+    400: _l("Permintaan tidak dapat diproses: periksa isian Anda (karakter tidak sah atau format salah)."),
     403: _l("Anda tidak berwenang membuka halaman ini."),
     404: _l("Halaman atau data tidak ditemukan."),
     405: _l("Cara membuka halaman ini tidak diizinkan."),

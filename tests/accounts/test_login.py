@@ -1,5 +1,4 @@
 import os
-import uuid
 
 import pytest
 from sqlalchemy import select
@@ -51,8 +50,11 @@ def limited_app(request, backend, tmp_path):
     if request.param == "redis":
         if not redis_answers():
             pytest.skip(f"Redis: nothing answers at {REDIS_URL}")
-        # Several workers share one Redis; a fresh key prefix keeps this test's counters its own.
-        config.update(REDIS_URL=REDIS_URL, RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}")
+        # The test database of Redis starts empty, so earlier tests' counters do not count here.
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        config.update(REDIS_URL=REDIS_URL)
     app = create_app(config)
     with app.app_context():
         db.create_all()
