@@ -8,6 +8,7 @@ import functools
 import os
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from werkzeug.security import generate_password_hash
 
@@ -52,9 +53,27 @@ def backend(request) -> str:
     return request.param
 
 
+class IsolatingClient(FlaskClient):
+    """Each request in its own application context, as in production: its own database session and its own
+    `g` (where Flask-Login and Flask-Babel cache the user and the locale). Without this, requests would share
+    the test's context. The test's own session commits first so that it holds no SQLite write lock the
+    request would wait for."""
+
+    def open(self, *args, **kwargs):
+        db.session.commit()
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+def make_app(config: dict):
+    app = create_app({"TESTING": True, **config})
+    app.test_client_class = IsolatingClient
+    return app
+
+
 @pytest.fixture
 def app(backend, tmp_path):
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url(backend, tmp_path)})
+    app = make_app({"SQLALCHEMY_DATABASE_URI": database_url(backend, tmp_path)})
     with app.app_context():
         db.create_all()
         yield app

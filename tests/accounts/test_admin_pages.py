@@ -5,7 +5,7 @@ from puskesos.audit.models import AuditEvent
 from puskesos.extensions import db
 from puskesos.referrals.models import Agency
 from tests import factories
-from tests.web.test_pages_smoke import login
+from tests.helpers import login
 
 
 def actions() -> list[str]:

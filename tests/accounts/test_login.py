@@ -3,11 +3,10 @@ import os
 import pytest
 from sqlalchemy import select
 
-from puskesos import create_app
 from puskesos.audit.models import AuditEvent
 from puskesos.extensions import db
 from tests import factories
-from tests.conftest import database_url
+from tests.conftest import database_url, make_app
 
 
 def actions() -> list[str]:
@@ -45,7 +44,7 @@ def redis_answers() -> bool:
 
 @pytest.fixture(params=["memory", "redis"])
 def limited_app(request, backend, tmp_path):
-    config = {"TESTING": True, "RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute",
+    config = {"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute",
               "SQLALCHEMY_DATABASE_URI": database_url(backend, tmp_path)}
     if request.param == "redis":
         if not redis_answers():
@@ -55,7 +54,7 @@ def limited_app(request, backend, tmp_path):
 
         redis.Redis.from_url(REDIS_URL).flushdb()
         config.update(REDIS_URL=REDIS_URL)
-    app = create_app(config)
+    app = make_app(config)
     with app.app_context():
         db.create_all()
         yield app

@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 from puskesos.extensions import db
 from puskesos.regions.models import Region
 from puskesos.regions.services import children, describe, load_regions
-from tests.web.test_pages_smoke import login
+from tests.helpers import login
 
 
 def count(level: int | None = None) -> int:

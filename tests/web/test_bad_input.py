@@ -17,7 +17,6 @@ also answer 4xx. Examples are bounded (25 per endpoint) and derandomized, so CI 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 from urllib.parse import quote
 
@@ -25,9 +24,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
-from puskesos.accounts import models as account_models
 from puskesos.accounts.models import User
 from puskesos.audit.models import AuditEvent
 from puskesos.cases.models import Assessment, Case
@@ -35,6 +32,7 @@ from puskesos.cases.workflow import EVENTS, State, inputs_of
 from puskesos.extensions import db
 from puskesos.referrals.models import Agency, Referral
 from tests import factories
+from tests.helpers import send, signed_in
 
 FUZZ = settings(max_examples=25, deadline=None, derandomize=True, database=None, print_blob=False,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
@@ -68,25 +66,10 @@ def optional_fields(fields: dict) -> st.SearchStrategy[dict]:
                      EXTRA_FIELDS)
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    monkeypatch.setattr(account_models, "generate_password_hash",
-                        functools.partial(generate_password_hash, method="pbkdf2:sha256:1"))
 
 
-def send(client, method: str, url: str, **kwargs):
-    """One request in its own application context, as in production: its own database session, its own
-    `g` (Flask-Login caches the signed-in user there), and a teardown that drops what it did not commit."""
-    db.session.rollback()  # the test's own reads must hold no lock that the request would wait for
-    with client.application.app_context():
-        return client.open(url, method=method, **kwargs)
 
 
-def login(app, username: str):
-    client = app.test_client()
-    resp = send(client, "POST", "/login", data={"username": username, "password": factories.PASSWORD})
-    assert resp.status_code == 302, resp.get_data(as_text=True)[-2000:]
-    return client
 
 
 # -- the invariants ---------------------------------------------------------------------------------------
@@ -178,7 +161,7 @@ INTAKE_FIELDS = {
 @example(data=factories.intake(address="<script>alert(1)</script>", reporter_name="' OR 1=1 --",
                                category="'; DROP TABLE case_file; --"))
 def test_new_case_fuzz(world, app, data):
-    client = login(app, "officer_a")
+    client = signed_in(app, "officer_a")
     before = state_of_db()
     resp = post(client, "/cases/new", data)
     check(resp, before, what=f"POST /cases/new {data!r:.300}")
@@ -194,7 +177,7 @@ def _not_a_nik(value) -> bool:
 @FUZZ
 @given(nik=nasty.filter(_not_a_nik), other=optional_fields({k: v for k, v in INTAKE_FIELDS.items() if k != "nik"}))
 def test_new_case_with_impossible_nik_is_refused(world, app, nik, other):
-    client = login(app, "officer_a")
+    client = signed_in(app, "officer_a")
     before = state_of_db()
     resp = post(client, "/cases/new", {**factories.intake(), **other, "nik": nik})
     check(resp, before, invalid=True, what=f"POST /cases/new nik={nik!r:.100}")
@@ -214,7 +197,7 @@ def registered_case(world):
 @example(data={**factories.intake(), "version": BIG})
 def test_edit_case_fuzz(world, app, registered_case, data):
     case_id, number = registered_case
-    client = login(app, "officer_a")
+    client = signed_in(app, "officer_a")
     before = state_of_db()
     version = db.session.execute(select(Case.version).where(Case.id == case_id)).scalar_one()
     data = {k: (str(version) if v == "<version>" else v) for k, v in data.items()}
@@ -271,7 +254,7 @@ def cases_by_state(world):
 def test_case_event_fuzz(app, world, cases_by_state, post_):
     event, data = post_
     case_id, number = cases_by_state[SOURCE_STATE[event]]
-    client = login(app, ACTOR.get(event, "caseworker"))
+    client = signed_in(app, ACTOR.get(event, "caseworker"))
     before = state_of_db()
     version = db.session.execute(select(Case.version).where(Case.id == case_id)).scalar_one()
     referral_id = db.session.execute(select(func.max(Referral.id)).where(Referral.case_id == case_id)).scalar()
@@ -291,7 +274,7 @@ def test_case_event_fuzz(app, world, cases_by_state, post_):
 @example(event="accept", data={"version": BIG, "referral_id": BIG})
 def test_referral_answer_fuzz(app, world, cases_by_state, event, data):
     case_id, _number = cases_by_state["in_service" if event == "report_service" else "referred"]
-    client = login(app, "bpjs_user")
+    client = signed_in(app, "bpjs_user")
     before = state_of_db()
     version = db.session.execute(select(Case.version).where(Case.id == case_id)).scalar_one()
     referral_id = db.session.execute(select(func.max(Referral.id)).where(Referral.case_id == case_id)).scalar()
@@ -320,7 +303,7 @@ USER_FIELDS = {
 @example(data={"username": "baru", "full_name": "Baru\x00", "password": "rahasia12345", "role": "supervisor",
                "region_code": "16"})
 def test_new_user_fuzz(app, world, data):
-    client = login(app, "admin")
+    client = signed_in(app, "admin")
     before = state_of_db()
     data = _resolve(data, 0, None, world.bpjs.id)
     resp = post(client, "/admin/users/new", data)
@@ -332,7 +315,7 @@ def test_new_user_fuzz(app, world, data):
 @FUZZ
 @given(full_name=st.sampled_from(["", " ", "\t"]), data=optional_fields(USER_FIELDS))
 def test_new_user_without_a_name_is_refused(app, world, full_name, data):
-    client = login(app, "admin")
+    client = signed_in(app, "admin")
     before = state_of_db()
     data = {**_resolve(data, 0, None, world.bpjs.id), "full_name": full_name}
     resp = post(client, "/admin/users/new", data)
@@ -344,13 +327,13 @@ def test_new_user_without_a_name_is_refused(app, world, full_name, data):
 @example(data={"full_name": "Baru", "role": "agency", "agency_id": BIG})
 @example(data={"full_name": "Baru", "role": "officer", "region_code": "\x00", "active": "y"})
 def test_edit_user_fuzz(app, world, data):
-    client = login(app, "admin")
+    client = signed_in(app, "admin")
     before = state_of_db()
     data = _resolve(data, 0, None, world.bpjs.id)
     resp = post(client, f"/admin/users/{world.officer_b.id}", data)
     check(resp, before, what=f"POST /admin/users/<officer_b> {data!r:.300}")
     # Whatever was sent, the admin is still an active admin and can still work.
-    assert send(login(app, "admin"), "GET", "/admin/users").status_code == 200
+    assert send(signed_in(app, "admin"), "GET", "/admin/users").status_code == 200
 
 
 AGENCY_FIELDS = {"name": st.from_regex(r"Instansi [A-Z][a-z]{2,10}", fullmatch=True),
@@ -364,7 +347,7 @@ AGENCY_FIELDS = {"name": st.from_regex(r"Instansi [A-Z][a-z]{2,10}", fullmatch=T
 @example(data={"name": "Instansi\x00", "kind": "other", "region_code": "16.03"})
 @example(data={"name": "Instansi Baru", "kind": "other", "region_code": "16.03\x00"})
 def test_new_agency_fuzz(app, world, data):
-    client = login(app, "admin")
+    client = signed_in(app, "admin")
     before = state_of_db()
     resp = post(client, "/admin/agencies/new", data)
     check(resp, before, what=f"POST /admin/agencies/new {data!r:.300}")
@@ -415,7 +398,7 @@ def has_nul(fields: dict) -> bool:
 @example(query={"village_code": "\x00", "state": "\x00", "category": "\x00"}, user="supervisor")
 @example(query={"q": "x" * 10_000}, user="supervisor")
 def test_case_list_query_fuzz(app, world, two_regencies, query, user):
-    client = login(app, user)
+    client = signed_in(app, user)
     before = state_of_db()
     resp = send(client, "GET", "/cases/", query_string=query)
     check(resp, before, what=f"GET /cases/ as {user} {query!r:.300}")
@@ -436,7 +419,7 @@ def test_case_list_query_fuzz(app, world, two_regencies, query, user):
 @example(query={"until": "9999-12-31"})
 @example(query={"actor": "officer_a\x00", "case_number": "\x00", "action": "case.\x00*"})
 def test_audit_log_query_fuzz(app, world, two_regencies, query):
-    client = login(app, "supervisor")
+    client = signed_in(app, "supervisor")
     before = state_of_db()
     resp = send(client, "GET", "/audit", query_string=query)
     check(resp, before, what=f"GET /audit {query!r:.300}")
@@ -449,7 +432,7 @@ def test_audit_log_query_fuzz(app, world, two_regencies, query):
 @example(code="16.03\x00")
 @example(code="x" * 10_000)
 def test_region_children_fuzz(app, world, code):
-    client = login(app, "officer_a")
+    client = signed_in(app, "officer_a")
     before = state_of_db()
     resp = send(client, "GET", f"/regions/{quote(code, safe='')}/children")
     check(resp, before, what=f"GET /regions/{code!r:.100}/children")
@@ -470,7 +453,7 @@ def test_bad_ids_in_paths_are_404(app, world):
                        "POST /admin/agencies/{}"],
              "officer_a": ["GET /cases/{}", "GET /cases/{}/edit", "POST /cases/{}/nik", "POST /cases/{}/events/submit",
                            "GET /regions/{}/children"]}
-    clients = {username: login(app, username) for username in users}
+    clients = {username: signed_in(app, username) for username in users}
     offenders = []
     for bad in BAD_IDS:
         for username, routes in users.items():
@@ -536,7 +519,7 @@ def test_known_nasty_requests(app, world):
     offenders = []
     for user, method, path, form in KNOWN:
         if user not in clients:
-            clients[user] = login(app, user)
+            clients[user] = signed_in(app, user)
         target = referred if "/referrals/" in path else case
         version = db.session.execute(select(Case.version).where(Case.id == target.id)).scalar_one()
         referral_id = db.session.execute(select(func.max(Referral.id)).where(Referral.case_id == target.id)).scalar()

@@ -3,23 +3,20 @@ workflow event, and revealing the full NIK (DESIGN.md: workflow, data, personal 
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
-from puskesos import create_app
-from puskesos.accounts import models as account_models
 from puskesos.audit.models import AuditEvent
 from puskesos.cases import services as case_services
 from puskesos.cases.models import Case, mask_number
 from puskesos.extensions import db
 from puskesos.referrals.models import Referral
 from tests import factories
-from tests.conftest import database_url
+from tests.conftest import database_url, make_app
+from tests.helpers import send, signed_in
 
 CSRF_RE = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"'
                      r'|<input[^>]*value="([^"]+)"[^>]*name="csrf_token"')
@@ -27,24 +24,10 @@ VERSION_RE = re.compile(r'name="version"[^>]*value="(\d+)"')
 CSRF_MESSAGE = "Formulir kedaluwarsa atau tidak sah (token CSRF)"
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    monkeypatch.setattr(account_models, "generate_password_hash",
-                        functools.partial(generate_password_hash, method="pbkdf2:sha256:1"))
 
 
-def send(client, method: str, url: str, **kwargs):
-    """One request in its own application context (own session, own `g`), as in production."""
-    db.session.rollback()  # the test's own reads must hold no lock that the request would wait for
-    with client.application.app_context():
-        return client.open(url, method=method, **kwargs)
 
 
-def login(app, username: str):
-    client = app.test_client()
-    resp = send(client, "POST", "/login", data={"username": username, "password": factories.PASSWORD})
-    assert resp.status_code == 302, resp.get_data(as_text=True)[-2000:]
-    return client
 
 
 def html(resp) -> str:
@@ -82,8 +65,7 @@ def case_count() -> int:
 
 @pytest.fixture
 def csrf_app(backend, tmp_path):
-    app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": True,
-                      "SQLALCHEMY_DATABASE_URI": database_url(backend, tmp_path)})
+    app = make_app({"WTF_CSRF_ENABLED": True, "SQLALCHEMY_DATABASE_URI": database_url(backend, tmp_path)})
     with app.app_context():
         db.create_all()
         yield app
@@ -178,7 +160,7 @@ def test_a_token_from_another_session_is_refused(csrf_app, csrf_world):
 
 def test_stale_event_form_says_who_changed_the_case(app, world):
     case = factories.case_in("assessed", world)
-    client = login(app, "caseworker")
+    client = signed_in(app, "caseworker")
     form = send(client, "GET", f"/cases/{case.number}/events/close")
     assert form.status_code == 200
     old_version = VERSION_RE.search(html(form)).group(1)
@@ -197,7 +179,7 @@ def test_stale_event_form_says_who_changed_the_case(app, world):
 
 def test_stale_inline_event_says_who_changed_the_case(app, world):
     case = factories.case_in("submitted", world)
-    client = login(app, "caseworker")
+    client = signed_in(app, "caseworker")
     version = VERSION_RE.search(html(send(client, "GET", f"/cases/{case.number}"))).group(1)
     factories.fire(case, "start_assessment", world.caseworker2)
     after_colleague = case_row(case.id)
@@ -211,7 +193,7 @@ def test_stale_inline_event_says_who_changed_the_case(app, world):
 
 def test_stale_edit_form_says_who_changed_the_case(app, world):
     case = factories.register(world.officer)
-    client = login(app, "officer_a")
+    client = signed_in(app, "officer_a")
     form = send(client, "GET", f"/cases/{case.number}/edit")
     old_version = VERSION_RE.search(html(form)).group(1)
     # The same complaint corrected from another tab (or by the API).
@@ -235,7 +217,7 @@ def test_stale_edit_form_says_who_changed_the_case(app, world):
 
 def test_duplicate_nik_warns_links_and_saves_when_confirmed(app, world):
     existing = factories.register(world.officer)
-    client = login(app, "officer_a")
+    client = signed_in(app, "officer_a")
     data = factories.intake(nik=existing.nik, name="Siti Aminah (lagi)")
     resp = send(client, "POST", "/cases/new", data=data)
     assert resp.status_code == 409, html(resp)[-2000:]
@@ -255,7 +237,7 @@ def test_duplicate_nik_warns_links_and_saves_when_confirmed(app, world):
 
 def test_duplicate_family_card_warns_too(app, world):
     existing = factories.register(world.officer, kk_number="1603010101100001")
-    client = login(app, "officer_a")
+    client = signed_in(app, "officer_a")
     resp = send(client, "POST", "/cases/new", data=factories.intake(kk_number="1603 0101 0110 0001"))
     assert resp.status_code == 409
     assert f'href="/cases/{existing.number}"' in html(resp)
@@ -264,7 +246,7 @@ def test_duplicate_family_card_warns_too(app, world):
 
 def test_duplicate_outside_the_area_is_counted_not_shown(app, world):
     existing = factories.register(world.officer, name="Pengadu Muara Enim")
-    client = login(app, "officer_lahat")
+    client = signed_in(app, "officer_lahat")
     resp = send(client, "POST", "/cases/new",
                 data=factories.intake(nik=existing.nik, village_code=factories.VILLAGE_LAHAT))
     assert resp.status_code == 409
@@ -276,7 +258,7 @@ def test_duplicate_outside_the_area_is_counted_not_shown(app, world):
 
 def test_closed_case_with_the_same_nik_is_no_duplicate(app, world):
     closed = factories.case_in("closed", world)
-    client = login(app, "officer_a")
+    client = signed_in(app, "officer_a")
     resp = send(client, "POST", "/cases/new", data=factories.intake(nik=closed.nik))
     assert resp.status_code == 302, html(resp)[-2000:]
     assert case_count() == 2
@@ -288,7 +270,7 @@ def test_closed_case_with_the_same_nik_is_no_duplicate(app, world):
 @pytest.mark.parametrize("nik", ["12345", "16030112048500011", "16030112O4850001", "",
                                  "１６０３０１１２０４８５０００１"])
 def test_invalid_nik_is_refused_in_indonesian(app, world, nik):
-    client = login(app, "officer_a")
+    client = signed_in(app, "officer_a")
     before = everything()
     resp = send(client, "POST", "/cases/new", data=factories.intake(nik=nik))
     assert resp.status_code == 422
@@ -298,7 +280,7 @@ def test_invalid_nik_is_refused_in_indonesian(app, world, nik):
 
 
 def test_invalid_nik_keeps_what_was_typed(app, world):
-    client = login(app, "officer_a")
+    client = signed_in(app, "officer_a")
     resp = send(client, "POST", "/cases/new", data=factories.intake(nik="12345", name="Ibu Warsini"))
     assert resp.status_code == 422
     assert 'value="Ibu Warsini"' in html(resp)
@@ -310,7 +292,7 @@ def test_invalid_nik_keeps_what_was_typed(app, world):
 def test_close_as_resolved_with_a_pending_referral_shows_the_guard(app, world):
     case = factories.case_in("referred", world)
     before = case_row(case.id)
-    client = login(app, "caseworker")
+    client = signed_in(app, "caseworker")
     resp = send(client, "POST", f"/cases/{case.number}/events/close",
                 data={"version": str(before[1]), "outcome": "resolved", "note": "Selesai"})
     assert resp.status_code == 422, html(resp)[-2000:]
@@ -321,7 +303,7 @@ def test_close_as_resolved_with_a_pending_referral_shows_the_guard(app, world):
 def test_event_not_offered_in_this_state_is_explained(app, world):
     case = factories.register(world.officer)
     before = case_row(case.id)
-    client = login(app, "caseworker")
+    client = signed_in(app, "caseworker")
     resp = send(client, "POST", f"/cases/{case.number}/events/start_assessment", data={"version": str(before[1])},
                 follow_redirects=True)
     assert resp.status_code == 200
@@ -335,7 +317,7 @@ def test_event_not_offered_in_this_state_is_explained(app, world):
 def test_role_that_cannot_fire_an_event_is_told_so(app, world):
     case = factories.case_in("submitted", world)
     before = case_row(case.id)
-    client = login(app, "supervisor")
+    client = signed_in(app, "supervisor")
     resp = send(client, "POST", f"/cases/{case.number}/events/start_assessment", data={"version": str(before[1])},
                 follow_redirects=True)
     assert "Peran Anda tidak dapat melakukan aksi ini." in html(resp)
@@ -349,7 +331,7 @@ def test_revealing_the_nik_shows_it_and_is_audited(app, world):
     case = factories.register(world.officer)
     nik, masked = case.nik, mask_number(case.nik)
     assert re.fullmatch(r"1603\*{8}\d{4}", masked)
-    client = login(app, "officer_a")
+    client = signed_in(app, "officer_a")
 
     page = html(send(client, "GET", f"/cases/{case.number}"))
     assert masked in page and nik not in page
@@ -368,12 +350,12 @@ def test_revealing_the_nik_shows_it_and_is_audited(app, world):
         body = page.replace(f'value="{nik}"', "").replace(f"q={nik}", "")  # the search box echoes the query
         assert masked in page, url
         assert nik not in body, url
-    caseworker = login(app, "caseworker")
+    caseworker = signed_in(app, "caseworker")
     page = html(send(caseworker, "GET", "/cases/"))
     assert masked in page and nik not in page
     # The case page itself goes back to the masked form; the audit log never holds the full NIK.
     assert nik not in html(send(client, "GET", f"/cases/{case.number}"))
-    supervisor = login(app, "supervisor")
+    supervisor = signed_in(app, "supervisor")
     page = html(send(supervisor, "GET", "/audit"))
     assert "pii.viewed" in page and nik not in page
 
@@ -381,9 +363,9 @@ def test_revealing_the_nik_shows_it_and_is_audited(app, world):
 def test_each_reveal_is_its_own_audit_event(app, world):
     case = factories.case_in("referred", world)
     for username in ("officer_a", "caseworker", "supervisor_prov"):
-        client = login(app, username)
+        client = signed_in(app, username)
         assert send(client, "POST", f"/cases/{case.number}/nik").status_code == 200
-    agency = login(app, "bpjs_user")
+    agency = signed_in(app, "bpjs_user")
     referral_id = case.referrals[-1].id
     page = html(send(agency, "GET", f"/referrals/{referral_id}"))
     assert mask_number(case.nik) in page and case.nik not in page
@@ -398,7 +380,7 @@ def test_each_reveal_is_its_own_audit_event(app, world):
 
 def test_revealing_needs_a_post(app, world):
     case = factories.register(world.officer)
-    client = login(app, "officer_a")
+    client = signed_in(app, "officer_a")
     assert send(client, "GET", f"/cases/{case.number}/nik").status_code == 405
     db.session.rollback()
     assert db.session.execute(select(func.count()).select_from(AuditEvent)

@@ -16,6 +16,7 @@ from flask_babel import format_date, get_locale, refresh
 
 from puskesos.extensions import babel
 from tests import factories
+from tests.helpers import login
 
 ROOT = Path(__file__).resolve().parents[2]
 EN_PO = ROOT / "puskesos" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
@@ -51,21 +52,9 @@ def english_mo() -> Path:
 
 
 @pytest.fixture
-def web(app, client):
-    """The test client, with the locale chosen afresh on every request.
-
-    The `app` fixture holds one app context open for the whole test and the client's requests reuse
-    it, so `g`, where Flask-Babel caches the locale, would carry the first request's language over
-    to the next; in production every request has its own context.
-    """
-    app.before_request(refresh)
+def web(client):
+    """The test client: each of its requests has its own context, so the locale is chosen afresh."""
     return client
-
-
-def login(client, username: str) -> None:
-    client.post("/logout")
-    resp = client.post("/login", data={"username": username, "password": factories.PASSWORD})
-    assert resp.status_code == 302, resp.get_data(as_text=True)[-3000:]
 
 
 def switch_to(client, lang: str, next_url: str) -> None:

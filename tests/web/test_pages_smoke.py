@@ -1,12 +1,7 @@
 import re
 
 from tests import factories
-
-
-def login(client, username):
-    client.post("/logout")
-    resp = client.post("/login", data={"username": username, "password": factories.PASSWORD})
-    assert resp.status_code == 302, resp.get_data(as_text=True)
+from tests.helpers import login
 
 
 def test_walk_pages(world, client):
