@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, event
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from puskesos.extensions import db
 
@@ -33,6 +33,8 @@ class AuditEvent(db.Model):
     details: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    actor = relationship("User", lazy="raise")  # load it on purpose (timeline), never per row by accident
 
 
 # PostgreSQL refuses to change or remove audit rows, whoever asks.

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from puskesos.accounts.jurisdiction import audit_filter
 from puskesos.audit.models import AuditEvent
@@ -16,6 +17,7 @@ from puskesos.extensions import db
 def timeline(case) -> list[AuditEvent]:
     return list(db.session.execute(
         select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)
+        .options(selectinload(AuditEvent.actor))
     ).scalars())
 
 

@@ -12,6 +12,7 @@ from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringFi
 from wtforms.validators import Optional
 
 from puskesos.cases.models import CATEGORY_LABELS, DTKS_LABELS, OUTCOME_LABELS, URGENCY_LABELS, Outcome
+from puskesos.cases.services import INTAKE_FIELDS
 from puskesos.web.validators import MaxLength
 
 BLANK = ("", "—")
@@ -50,12 +51,8 @@ class IntakeForm(FlaskForm):
     version = HiddenField()
     submit = SubmitField(_l("Simpan"))
 
-    INTAKE = ("nik", "kk_number", "name", "birth_date", "sex", "phone", "village_code", "address", "rt", "rw",
-              "dtks_status", "dtsen_decile", "category", "urgency", "description", "reporter_name",
-              "reporter_relation", "reporter_phone")
-
     def intake_data(self) -> dict:
-        return {name: getattr(self, name).data for name in self.INTAKE}
+        return {name: getattr(self, name).data for name in INTAKE_FIELDS}
 
 
 class EventForm(FlaskForm):
