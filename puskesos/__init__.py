@@ -41,17 +41,16 @@ def configure(app: Flask, overrides: dict) -> None:
 
 
 def select_locale() -> str:
-    """The session's choice, else Indonesian; the API may follow Accept-Language. Commands speak Indonesian."""
+    """Pages: the session's choice, else Indonesian. The API: Accept-Language. Commands speak Indonesian."""
     from flask import current_app
 
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
     if not has_request_context():
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
-    lang = session.get("lang")
-    if lang in current_app.config["LANGUAGES"]:
-        return lang
+        return default
     if request.path.startswith("/api/"):
-        return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "id"
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+        return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or default
+    lang = session.get("lang")
+    return lang if lang in current_app.config["LANGUAGES"] else default
 
 
 def configure_extensions(app: Flask) -> None:
@@ -97,6 +96,10 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (web_bp, accounts_bp, cases_bp, referrals_bp, audit_bp, regions_bp):
         app.register_blueprint(blueprint)
+
+    from puskesos import api
+
+    api.register(app)
 
 
 def register_cli(app: Flask) -> None:

@@ -51,6 +51,19 @@ class Config:
     REFERRAL_ANSWER_DAYS = 5
 
     PAGE_SIZE = 50
+    MAX_CONTENT_LENGTH = 1024 * 1024  # no form or API call of ours comes near a megabyte
+
+    # The JSON API (puskesos/api) and the OpenAPI document flask-smorest derives from it.
+    API_TITLE = "Puskesos API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.1.0"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    API_SPEC_OPTIONS = {"info": {"description": "Case management for the SLRT referral programme. Errors are "
+                                                "RFC 9457 problem details in the caller's language "
+                                                "(Accept-Language: id, en)."}}
+    API_TOKEN_HOURS = 12
+    API_TOKEN_RATE_LIMIT = "10 per minute"
 
 
 class TestingConfig(Config):

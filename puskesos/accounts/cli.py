@@ -70,3 +70,20 @@ def create_agency_cmd(name: str, kind: str, region_code: str, contact: str | Non
         _fail(exc)
     db.session.commit()
     click.echo(f"created agency {agency.id}: {agency.name}")
+
+
+@users.command("revoke-tokens")
+@click.argument("username")
+@with_appcontext
+def revoke_tokens(username: str) -> None:
+    """Revoke every live API token of a user (a lost phone, a departed officer)."""
+    from puskesos.accounts.models import User
+    from puskesos.api.tokens import revoke_all
+
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        click.echo(f"error: no user named {username!r}", err=True)
+        sys.exit(1)
+    count = revoke_all(user)
+    db.session.commit()
+    click.echo(f"revoked {count} token(s) of {user.username}")

@@ -461,7 +461,7 @@ class Page:
 def page_cases(user, filters: CaseFilters, cursor: str | None = None, limit: int = 50) -> Page:
     """Keyset pages ordered by due date (no date last), then id: cheap at any depth."""
     query = scoped_cases(user, filters)
-    after = _parse_cursor(cursor)
+    after = parse_cursor(cursor)
     if after is not None:
         due, case_id = after
         if due is None:
@@ -480,7 +480,7 @@ def page_cases(user, filters: CaseFilters, cursor: str | None = None, limit: int
     return Page(rows, next_cursor)
 
 
-def _parse_cursor(cursor: str | None) -> tuple[dt.date | None, int] | None:
+def parse_cursor(cursor: str | None) -> tuple[dt.date | None, int] | None:
     """A cursor someone edited by hand starts the list from the top instead of failing."""
     if not cursor:
         return None

@@ -40,3 +40,15 @@ class Conflict(ServiceError):
     """Someone changed the case since the caller read it (optimistic locking)."""
 
     status = 409
+
+
+class BadRequest(ServiceError):
+    """Malformed input that is not any field's fault alone (a cursor, a header)."""
+
+    status = 400
+
+
+class PreconditionRequired(ServiceError):
+    """A write that must name the version it changes (If-Match) did not."""
+
+    status = 428

@@ -1,4 +1,4 @@
-"""Error pages: every refusal is a clear page in the user's language, never a bare 500."""
+"""Error answers: a clear page in the user's language, or problem+json under /api/. Never a bare 500."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from puskesos.api.problems import flatten_errors, problem
 from puskesos.core.errors import ServiceError
 from puskesos.extensions import db
 
@@ -21,9 +22,13 @@ MESSAGES = {
 }
 
 
-def render_error(status: int, message=None):
-    if request.path.startswith("/regions/"):
-        return {"error": str(message or MESSAGES.get(status, MESSAGES[400]))}, status
+def _wants_problem() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/regions/")
+
+
+def render_error(status: int, message=None, errors: dict | None = None, **extra):
+    if _wants_problem():
+        return problem(status, message or MESSAGES.get(status), errors, **extra)
     return render_template("errors.html", status=status, message=message or MESSAGES.get(status, MESSAGES[400])), \
         status
 
@@ -37,11 +42,19 @@ def register(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):
         db.session.rollback()
-        return render_error(exc.status, exc.message)
+        extra = {}
+        if hasattr(exc, "cases"):  # a duplicate intake: the open cases the caller may look at
+            extra = {"duplicates": [c.number for c in exc.cases], "elsewhere": exc.elsewhere}
+        return render_error(exc.status, exc.message, exc.errors or None, **extra)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return render_error(exc.code or 500)
+        status = exc.code or 500
+        data = getattr(exc, "data", None) or {}
+        if data.get("messages") and _wants_problem():  # webargs: the request did not fit the schema
+            return render_error(status, _l("Periksa kembali isian yang ditandai."),
+                                flatten_errors(data["messages"]))
+        return render_error(status)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

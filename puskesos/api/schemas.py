@@ -1,0 +1,255 @@
+"""What the API accepts and returns; the OpenAPI document is generated from these.
+
+Input schemas check types and shapes only. What makes a NIK valid, a village in the caller's area or
+an event allowed now is decided by the services, which answer with the same messages as the pages.
+"""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from puskesos.cases.models import Category, DtksStatus, Outcome, Urgency
+from puskesos.cases.workflow import EVENTS, State
+from puskesos.core.ids import MAX_ID
+from puskesos.referrals.models import ReferralStatus
+
+ID = validate.Range(min=1, max=MAX_ID)
+
+
+def text(limit: int, **kwargs) -> fields.String:
+    return fields.String(validate=validate.Length(max=limit), **kwargs)
+
+
+def choice(values, **kwargs) -> fields.String:
+    return fields.String(validate=validate.OneOf([str(v) for v in values]), **kwargs)
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String(metadata={"description": "What went wrong, in the caller's language"})
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "Messages per input field"})
+    duplicates = fields.List(fields.String(), metadata={"description": "Open cases with the same NIK or KK that "
+                                                                       "the caller may open"})
+    elsewhere = fields.Integer(metadata={"description": "Open duplicates outside the caller's area"})
+
+
+# -- tokens ---------------------------------------------------------------------------------------------------
+
+
+class TokenRequestSchema(Schema):
+    username = text(50, required=True)
+    password = text(200, required=True)
+
+
+class TokenSchema(Schema):
+    token = fields.String(required=True)
+    expires_at = fields.DateTime(required=True)
+
+
+# -- cases ----------------------------------------------------------------------------------------------------
+
+
+class CaseQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # a query string may carry what a proxy or a cache buster adds
+
+    state = choice([*State, "open"])
+    village_code = text(13)
+    category = choice(Category)
+    overdue = fields.Boolean()
+    q = text(60, metadata={"description": "Case number, part of the name, or a full NIK or KK"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+    cursor = text(100, metadata={"description": "next_cursor of the previous page"})
+
+
+class CaseSummarySchema(Schema):
+    number = fields.String(required=True)
+    state = fields.String(required=True)
+    version = fields.Integer(required=True)
+    category = fields.String(required=True)
+    urgency = fields.String(required=True)
+    village_code = fields.String(required=True)
+    nik_masked = fields.String(required=True)
+    name = fields.String(required=True)
+    due_at = fields.Date(allow_none=True, required=True)
+    overdue = fields.Boolean(required=True)
+    assignee = fields.String(allow_none=True, required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class CasePageSchema(Schema):
+    items = fields.List(fields.Nested(CaseSummarySchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class AssessmentSchema(Schema):
+    findings = fields.String(required=True)
+    eligible = fields.Boolean(required=True)
+    recommended_services = fields.String(required=True)
+    assessed_by = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class ReferralSchema(Schema):
+    id = fields.Integer(required=True)
+    case_number = fields.String(required=True)
+    agency_id = fields.Integer(required=True)
+    agency = fields.String(required=True)
+    service = fields.String(required=True)
+    reason = fields.String(required=True)
+    consent = fields.String(required=True)
+    status = fields.String(required=True)
+    due_on = fields.Date(allow_none=True, required=True)
+    created_at = fields.DateTime(required=True)
+    decline_reason = fields.String(allow_none=True)
+    service_given = fields.String(allow_none=True)
+    delivered_on = fields.Date(allow_none=True)
+    revoke_reason = fields.String(allow_none=True)
+
+
+class CaseSchema(CaseSummarySchema):
+    description = fields.String(required=True)
+    outcome = fields.String(allow_none=True, required=True)
+    outcome_note = fields.String(allow_none=True)
+    info_request = fields.String(allow_none=True)
+    updated_at = fields.DateTime(required=True)
+    assessment = fields.Nested(AssessmentSchema, allow_none=True, required=True)
+    referrals = fields.List(fields.Nested(ReferralSchema), required=True)
+    allowed_events = fields.List(fields.String(), required=True,
+                                 metadata={"description": "The events this caller may fire on the case now"})
+
+
+class IntakeFieldsSchema(Schema):
+    kk_number = text(40, allow_none=True)
+    phone = text(30, allow_none=True)
+    address = text(255, allow_none=True)
+    rt = text(3, allow_none=True)
+    rw = text(3, allow_none=True)
+    urgency = choice(Urgency)
+    dtks_status = choice(DtksStatus)
+    dtsen_decile = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=10))
+    birth_date = fields.Date(allow_none=True)
+    sex = choice(["L", "P"], allow_none=True)
+    reporter_name = text(120, allow_none=True)
+    reporter_relation = text(60, allow_none=True)
+    reporter_phone = text(30, allow_none=True)
+    confirm_duplicate = fields.Boolean(load_default=False, metadata={
+        "description": "Save although an open case has the same NIK or KK (after checking it)"})
+
+
+class CaseCreateSchema(IntakeFieldsSchema):
+    nik = text(40, required=True)
+    name = text(120, required=True)
+    village_code = text(13, required=True)
+    category = choice(Category, required=True)
+    description = text(5000, required=True)
+
+
+class CasePatchSchema(IntakeFieldsSchema):
+    nik = text(40)
+    name = text(120)
+    village_code = text(13)
+    category = choice(Category)
+    description = text(5000)
+
+
+class EventSchema(Schema):
+    """An event of the workflow table and the inputs its row takes."""
+
+    event = choice(EVENTS, required=True)
+    note = text(2000)
+    action_taken = text(2000)
+    findings = text(5000)
+    eligible = fields.Boolean()
+    recommended_services = text(2000)
+    agency_id = fields.Integer(validate=ID)
+    service = text(200)
+    reason = text(2000)
+    consent = choice(["written", "verbal"])
+    referral_id = fields.Integer(validate=ID)
+    service_given = text(2000)
+    delivered_on = fields.Date()
+    outcome = choice([o for o in Outcome if o != Outcome.RESOLVED_AT_INTAKE])
+
+
+class TimelineEventSchema(Schema):
+    seq = fields.Integer(required=True)
+    at = fields.DateTime(required=True)
+    actor = fields.String(allow_none=True, required=True)
+    role = fields.String(allow_none=True, required=True)
+    action = fields.String(required=True)
+    details = fields.Dict(required=True)
+
+
+# -- referrals, regions, agencies, audit ----------------------------------------------------------------------
+
+
+class ReferralQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    status = choice(ReferralStatus)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+    cursor = text(100)
+
+
+class ReferralPageSchema(Schema):
+    items = fields.List(fields.Nested(ReferralSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class RegionQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    parent = text(13, metadata={"description": "A code such as 16.03; provinces when omitted"})
+
+
+class RegionSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    level = fields.Integer(required=True)
+
+
+class AgencySchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    region_code = fields.String(required=True)
+    contact = fields.String(allow_none=True, required=True)
+    active = fields.Boolean(required=True)
+
+
+class AuditQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    case = text(32, metadata={"description": "Case number"})
+    actor = text(50, metadata={"description": "Username"})
+    action = text(40, metadata={"description": "e.g. case.refer, or case.* for every case action"})
+    since = fields.Date()
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+    cursor = text(100)
+
+
+class AuditEventSchema(Schema):
+    seq = fields.Integer(required=True)
+    at = fields.DateTime(required=True)
+    actor = fields.String(allow_none=True, required=True)
+    role = fields.String(allow_none=True, required=True)
+    action = fields.String(required=True)
+    case = fields.String(allow_none=True, required=True)
+    region_code = fields.String(allow_none=True, required=True)
+    details = fields.Dict(required=True)
+    prev_hash = fields.String(required=True)
+    hash = fields.String(required=True)
+
+
+class AuditPageSchema(Schema):
+    items = fields.List(fields.Nested(AuditEventSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
