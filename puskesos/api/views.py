@@ -68,7 +68,7 @@ def _version_from(header: str | None) -> int | None:
     if header is None:
         return None
     value = header.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise BadRequest(_l("If-Match harus berisi versi kasus, misalnya \"3\"."),
                          {"If-Match": [_l("Versi kasus tidak valid.")]})
     return int(value)

@@ -145,7 +145,7 @@ def validate_intake(actor, data: dict) -> Intake:
             fail(name, str(exc))
 
     values["name"] = text("name", 120, required=True)
-    values["address"] = text("address", 255, required=True)
+    values["address"] = text("address", 255)  # may follow later: `submit` needs it, registering does not
     values["description"] = text("description", 5000, required=True)
     values["reporter_name"] = text("reporter_name", 120)
     values["reporter_relation"] = text("reporter_relation", 60)
