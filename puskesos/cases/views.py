@@ -16,6 +16,7 @@ from puskesos.core.errors import Conflict, ServiceError
 from puskesos.referrals.services import agencies_serving
 from puskesos.regions.services import children, lineage
 from puskesos.web.forms import run, show_refusal
+from puskesos.web.templating import prime_region_names
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -42,6 +43,7 @@ def _load(number: str):
 def _case_list(template_title, filters: services.CaseFilters, form: CaseFilterForm | None = None, tab=None):
     page = services.page_cases(current_user, filters, request.args.get("cursor"),
                                current_app.config["PAGE_SIZE"])
+    prime_region_names(case.village_code for case in page.rows)
     counts = services.state_counts(current_user)
     return render_template("cases/index.html", page=page, counts=counts, form=form, title=template_title,
                            tab=tab, states=list(State))

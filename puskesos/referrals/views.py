@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func
+from sqlalchemy.orm import joinedload
 
 from puskesos.accounts.roles import Role
 from puskesos.cases import services as case_services
@@ -17,6 +18,7 @@ from puskesos.referrals import services
 from puskesos.referrals.forms import AgencyForm
 from puskesos.referrals.models import Agency, Referral, ReferralStatus
 from puskesos.web.forms import run, show_refusal
+from puskesos.web.templating import prime_region_names
 
 bp = Blueprint("referrals", __name__)
 
@@ -38,7 +40,8 @@ def inbox():
     if status not in {s.value for s in ReferralStatus}:
         status = None
     query = services.referral_query(current_user, status).limit(current_app.config["PAGE_SIZE"] * 4)
-    referrals = list(db.session.execute(query).scalars())
+    referrals = list(db.session.execute(query.options(joinedload(Referral.case))).scalars())
+    prime_region_names(r.case.village_code for r in referrals)
     counts = dict(db.session.execute(
         services.referral_query(current_user).with_only_columns(Referral.status, func.count())
         .order_by(None).group_by(Referral.status)).all())

@@ -79,15 +79,27 @@ def children(parent_code: str | None) -> list[Region]:
     return list(db.session.execute(query).scalars())
 
 
+def _with_ancestors(code: str) -> list[str]:
+    parts = code.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
 def lineage(code: str | None) -> list[Region]:
     """The region and its ancestors, province first: for showing `Desa X, Kec. Y, Kab. Z`."""
     if not code:
         return []
-    parts = code.split(".")
-    codes = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
-    rows = db.session.execute(select(Region).where(Region.code.in_(codes))).scalars()
+    rows = db.session.execute(select(Region).where(Region.code.in_(_with_ancestors(code)))).scalars()
     return sorted(rows, key=lambda r: r.level)
 
 
 def describe(code: str | None) -> str:
-    return ", ".join(r.name for r in reversed(lineage(code))) if code else ""
+    return describe_many([code])[code] if code else ""
+
+
+def describe_many(codes) -> dict[str, str]:
+    """`Embawang, Tanjung Agung, Kabupaten Muara Enim, Sumatera Selatan` for each code, in one query."""
+    wanted = {c for c in codes if c}
+    needed = {a for c in wanted for a in _with_ancestors(c)}
+    names = dict(db.session.execute(select(Region.code, Region.name).where(Region.code.in_(needed))).all()) \
+        if needed else {}
+    return {c: ", ".join(names[a] for a in reversed(_with_ancestors(c)) if a in names) for c in wanted}

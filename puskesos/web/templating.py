@@ -14,7 +14,7 @@ from puskesos.cases.models import CATEGORY_LABELS, DTKS_LABELS, OUTCOME_LABELS, 
 from puskesos.cases.workflow import EVENT_LABELS, STATE_LABELS
 from puskesos.core.timeutil import today
 from puskesos.referrals.models import AGENCY_KIND_LABELS, REFERRAL_STATUS_LABELS
-from puskesos.regions.services import describe
+from puskesos.regions.services import describe_many
 
 
 def _label(table):
@@ -65,8 +65,14 @@ def region_name(code: str | None) -> str:
         return ""
     cache = g.setdefault("_region_names", {})
     if code not in cache:
-        cache[code] = describe(code)
+        cache.update(describe_many([code]))
     return cache[code]
+
+
+def prime_region_names(codes) -> None:
+    """Look up the regions a list will show in one query, not one per row."""
+    cache = g.setdefault("_region_names", {})
+    cache.update(describe_many(set(codes) - set(cache)))
 
 
 def village_short(code: str | None) -> str:
