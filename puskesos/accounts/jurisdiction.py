@@ -20,6 +20,11 @@ def _level_column(model, code: str):
     ]
 
 
+# An agency reaches a case only through a referral it is working on or has served. A declined or revoked
+# referral ends its access: the complainant's consent covered that referral, not the case.
+AGENCY_ACCESS = ("pending", "accepted", "completed")
+
+
 def in_area(user: User, region_code: str | None) -> bool:
     """Is this region (a village, say) inside the user's own area?"""
     if not region_code or not user.region_code:
@@ -37,7 +42,8 @@ def case_filter(user: User) -> ColumnElement[bool]:
         return _level_column(Case, user.region_code) == user.region_code
     if role == Role.AGENCY and user.agency_id:
         return exists(
-            select(Referral.id).where(and_(Referral.case_id == Case.id, Referral.agency_id == user.agency_id))
+            select(Referral.id).where(and_(Referral.case_id == Case.id, Referral.agency_id == user.agency_id,
+                                           Referral.status.in_(AGENCY_ACCESS)))
         )
     return false()
 
@@ -47,7 +53,7 @@ def can_read_case(user: User, case) -> bool:
     if role in (Role.OFFICER, Role.CASEWORKER, Role.SUPERVISOR):
         return in_area(user, case.village_code)
     if role == Role.AGENCY:
-        return any(r.agency_id == user.agency_id for r in case.referrals)
+        return any(r.agency_id == user.agency_id and r.status in AGENCY_ACCESS for r in case.referrals)
     return False
 
 
@@ -57,7 +63,9 @@ def referral_filter(user: User) -> ColumnElement[bool]:
     from puskesos.referrals.models import Referral
 
     if user.role == Role.AGENCY:
-        return Referral.agency_id == user.agency_id if user.agency_id else false()
+        if not user.agency_id:
+            return false()
+        return and_(Referral.agency_id == user.agency_id, Referral.status.in_(AGENCY_ACCESS))
     if user.role in (Role.CASEWORKER, Role.SUPERVISOR, Role.OFFICER):
         return Referral.case_id.in_(select(Case.id).where(case_filter(user)))
     return false()

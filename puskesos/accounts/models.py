@@ -42,9 +42,5 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.active
 
-    @property
-    def role_enum(self) -> Role:
-        return Role(self.role)
-
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from puskesos.accounts.models import User
 from puskesos.accounts.roles import ROLE_REGION_LEVELS, Role
+from puskesos.api.tokens import revoke_all
 from puskesos.audit.chain import append as audit
 from puskesos.core.errors import Forbidden, NotFound, ValidationFailed
 from puskesos.core.ids import parse_id
@@ -119,6 +120,9 @@ def update_user(actor: User, user_id: int, *, full_name: str, role: str, region_
         action = "user.deactivated" if diff.get("active") == [True, False] else "user.updated"
         audit(action, actor=actor, region_code=user.region_code,
               details={"user_id": user.id, "username": user.username, "changes": diff})
+        if set(diff) & {"password", "role", "region_code", "agency_id", "active"}:
+            # A token was granted to who the user was; any change of who that is ends it.
+            revoke_all(user, actor, reason="account changed: " + ", ".join(sorted(diff)))
     return user
 
 

@@ -13,6 +13,7 @@ from puskesos.accounts.roles import Role
 from puskesos.extensions import db, limiter
 from puskesos.referrals.services import list_agencies
 from puskesos.web.forms import run, show_refusal
+from puskesos.web.redirects import safe_next
 
 bp = Blueprint("accounts", __name__)
 
@@ -32,10 +33,7 @@ def login():
         db.session.commit()  # the audit event of a failed login must land too
         if user is not None:
             login_user(user)
-            target = request.args.get("next") or ""
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("web.home")
-            return redirect(target)
+            return redirect(safe_next(request.args.get("next")))
         flash(_("Nama pengguna atau kata sandi salah, atau akun tidak aktif."), "danger")
         return render_template("accounts/login.html", form=form), 401
     return render_template("accounts/login.html", form=form), 400 if form.errors else 200

@@ -46,13 +46,16 @@ def revoke(row: ApiToken) -> None:
           details={"token_id": row.id, "channel": "api"})
 
 
-def revoke_all(user: User) -> int:
-    """Every live token of a user (a lost phone, a departed officer); returns how many."""
+def revoke_all(user: User, actor: User | None = None, reason: str = "revoked") -> int:
+    """Every live token of a user (a lost phone, a departed officer, a changed password); returns how many.
+    `actor` None is the command line."""
     now = utcnow()
     result = db.session.execute(
         update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
         .values(revoked_at=now)
     )
-    audit("auth.tokens_revoked", actor=None, actor_name="cli", region_code=user.region_code,
-          details={"user_id": user.id, "username": user.username, "count": result.rowcount})
+    if result.rowcount:
+        audit("auth.tokens_revoked", actor=actor, actor_name="cli" if actor is None else None,
+              region_code=user.region_code,
+              details={"user_id": user.id, "username": user.username, "count": result.rowcount, "reason": reason})
     return result.rowcount

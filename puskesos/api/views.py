@@ -211,7 +211,7 @@ def case_timeline(number: str):
 @bp.doc(security=BEARER)
 def list_referrals(args: dict):
     """An agency's inbox; for Dinsos users, the referrals of cases in their area. Newest first"""
-    query = referral_query(g.api_user, args.get("status")).order_by(None).order_by(Referral.id.desc())
+    query = referral_query(g.api_user, args.get("status"))
     rows, next_cursor = _newest_first(query, Referral.id, args)
     return {"items": [present.referral(r) for r in rows], "next_cursor": next_cursor}
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from puskesos.accounts.jurisdiction import audit_filter
 from puskesos.audit.models import AuditEvent
+from puskesos.core.timeutil import WIB
 from puskesos.extensions import db
 
 
@@ -37,6 +38,13 @@ class AuditFilters:
     until: dt.date | None = None
 
 
+def _utc_start_of(day: dt.date) -> dt.datetime:
+    """Supervisors ask for days in Indonesia (WIB); the log keeps naive UTC. Days beyond any event are clamped
+    (the zone shift would overflow at the ends of the calendar)."""
+    day = min(max(day, dt.date(1900, 1, 1)), dt.date(9999, 12, 30))
+    return dt.datetime.combine(day, dt.time(), tzinfo=WIB).astimezone(dt.UTC).replace(tzinfo=None)
+
+
 def log_query(user, filters: AuditFilters):
     """Events of the supervisor's area, newest first."""
     query = select(AuditEvent).where(audit_filter(user))
@@ -49,7 +57,7 @@ def log_query(user, filters: AuditFilters):
         query = query.where(AuditEvent.action.like(action.rstrip("*") + "%") if action.endswith("*")
                             else AuditEvent.action == action)
     if filters.since:
-        query = query.where(AuditEvent.created_at >= dt.datetime.combine(filters.since, dt.time()))
-    if filters.until:
-        query = query.where(AuditEvent.created_at <= dt.datetime.combine(filters.until, dt.time.max))
+        query = query.where(AuditEvent.created_at >= _utc_start_of(filters.since))
+    if filters.until and filters.until < dt.date(9999, 12, 30):
+        query = query.where(AuditEvent.created_at < _utc_start_of(filters.until + dt.timedelta(days=1)))
     return query.order_by(AuditEvent.seq.desc())

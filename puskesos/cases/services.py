@@ -8,6 +8,7 @@ commits once, so the change and its audit event land together or not at all.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -132,6 +133,8 @@ def validate_intake(actor, data: dict) -> Intake:
         sex = None
 
     nik = check_nik(str(data.get("nik") or ""), birth_date=birth_date, sex=sex)
+    if nik.valid and nik.birth_date > today():
+        nik.errors.append(_l("Tanggal lahir pada NIK ada di masa depan."))
     if nik.valid:
         values.update(nik=nik.nik, birth_date=birth_date or nik.birth_date, sex=sex or nik.sex)
         warnings.extend(nik.warnings)
@@ -151,9 +154,10 @@ def validate_intake(actor, data: dict) -> Intake:
     values["reporter_relation"] = text("reporter_relation", 60)
     for name in ("rt", "rw"):
         value = text(name, 3)
-        if value and not value.isdigit():
+        digits = bool(value) and re.fullmatch(r"[0-9]{1,3}", value) is not None
+        if value and not digits:
             fail(name, _l("Isi dengan angka, misalnya 003."))
-        values[name] = value.zfill(3) if value and value.isdigit() else None
+        values[name] = value.zfill(3) if digits else None
 
     values["category"] = _choice(data.get("category"), Category, None, "category", fail)
     values["urgency"] = _choice(data.get("urgency"), Urgency, Urgency.NORMAL, "urgency", fail)

@@ -142,7 +142,7 @@ def edit(number: str):
         duplicates = refusal if isinstance(refusal, services.DuplicateFound) else None
         show_refusal(form, refusal)
         status = refusal.status
-        if isinstance(refusal, Conflict):
+        if isinstance(refusal, Conflict) and duplicates is None:  # changed meanwhile: the form is stale
             return redirect(url_for("cases.show", number=number))
     else:
         status = 422

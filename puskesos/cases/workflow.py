@@ -51,17 +51,6 @@ STATE_LABELS = {
     State.CLOSED: _l("Ditutup"),
 }
 
-# Working days allowed in a state before the case is overdue; config `SLA_DAYS` overrides.
-DEFAULT_SLA_DAYS = {
-    State.SUBMITTED: 3,
-    State.IN_ASSESSMENT: 7,
-    State.REFERRED: 5,
-    State.IN_SERVICE: 14,
-    State.NEEDS_INFO: 10,
-}
-
-OPEN_STATES = tuple(s for s in State if s != State.CLOSED)
-
 
 @dataclass(frozen=True)
 class Step:
@@ -145,7 +134,7 @@ EVENT_LABELS = {
     "reopen": _l("Buka kembali"),
 }
 
-# Events an agency fires on one referral; the rest act on the case as a whole.
+# Events that act on one referral (audited as `referral.<event>`); the rest act on the case as a whole.
 REFERRAL_EVENTS = ("revoke_referral", "accept", "decline", "report_service")
 
 
@@ -353,14 +342,18 @@ class CaseFlow:
             tuple(o for o in Outcome if o != Outcome.RESOLVED_AT_INTAKE), _l("Pilih hasil penutupan kasus.")))
 
     def guard_referrals_settled(self, _e) -> bool:
+        """`resolved` needs every referral answered (completed or declined). A revoked one was withdrawn and
+        counts for nothing: it neither blocks the outcome nor, alone, makes a case resolved."""
         def check():
             if _text(self.inputs.get("outcome")) != Outcome.RESOLVED:
                 return
-            unsettled = [r for r in self.case.referrals
-                         if r.status not in (ReferralStatus.COMPLETED, ReferralStatus.DECLINED, ReferralStatus.REVOKED)]
-            if unsettled:
+            if any(r.is_open for r in self.case.referrals):
                 raise GuardFailed(_l("Kasus belum dapat dinyatakan selesai: masih ada rujukan yang belum selesai "
                                      "dilayani atau ditolak."), "outcome")
+            referrals = self.case.referrals
+            if referrals and all(r.status == ReferralStatus.REVOKED for r in referrals):
+                raise GuardFailed(_l("Semua rujukan kasus ini dibatalkan: tidak ada layanan yang dapat dinyatakan "
+                                     "selesai. Rujuk kembali atau pilih hasil lain."), "outcome")
         return self._guard(check)
 
     # -- routing: where an answered referral leaves the case ---------------------------------------------------

@@ -84,7 +84,7 @@ def agencies_serving(village_code: str) -> list[Agency]:
 
 
 def referral_query(user: User, status: str | None = None):
-    query = select(Referral).where(referral_filter(user)).order_by(Referral.created_at.desc(), Referral.id.desc())
+    query = select(Referral).where(referral_filter(user)).order_by(Referral.id.desc())  # newest first
     if status:
         query = query.where(Referral.status == status)
     return query

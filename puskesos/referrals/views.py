@@ -13,6 +13,7 @@ from puskesos.cases import services as case_services
 from puskesos.cases.forms import AcceptForm, ReferralReasonForm, ServiceReportForm
 from puskesos.cases.workflow import EVENT_LABELS
 from puskesos.core.errors import Conflict, ServiceError
+from puskesos.core.ids import parse_id
 from puskesos.extensions import db
 from puskesos.referrals import services
 from puskesos.referrals.forms import AgencyForm
@@ -39,14 +40,20 @@ def inbox():
     status = request.args.get("status") or None
     if status not in {s.value for s in ReferralStatus}:
         status = None
-    query = services.referral_query(current_user, status).limit(current_app.config["PAGE_SIZE"] * 4)
-    referrals = list(db.session.execute(query.options(joinedload(Referral.case))).scalars())
+    query = services.referral_query(current_user, status)
+    before = parse_id(request.args.get("before"))
+    if before:
+        query = query.where(Referral.id < before)
+    limit = current_app.config["PAGE_SIZE"]
+    referrals = list(db.session.execute(query.limit(limit + 1).options(joinedload(Referral.case))).scalars())
+    next_before = referrals[limit - 1].id if len(referrals) > limit else None
+    referrals = referrals[:limit]
     prime_region_names(r.case.village_code for r in referrals)
     counts = dict(db.session.execute(
         services.referral_query(current_user).with_only_columns(Referral.status, func.count())
         .order_by(None).group_by(Referral.status)).all())
     return render_template("referrals/inbox.html", referrals=referrals, status=status, counts=counts,
-                           statuses=list(ReferralStatus))
+                           statuses=list(ReferralStatus), next_before=next_before)
 
 
 def _load(referral_id: int) -> Referral:
@@ -110,6 +117,8 @@ def answer(referral_id: int, event: str):
                      **inputs)
     if refusal is None:
         flash(_("%(event)s: berhasil.", event=EVENT_LABELS[event]), "success")
+        if event == "decline":  # a declined referral is no longer the agency's to open
+            return redirect(url_for("referrals.inbox"))
         return redirect(url_for("referrals.show", referral_id=referral_id))
     show_refusal(form, refusal)
     if isinstance(refusal, Conflict):

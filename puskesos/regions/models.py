@@ -5,8 +5,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from puskesos.extensions import db
 
-LEVEL_NAMES = {1: "province", 2: "regency", 3: "district", 4: "village"}
-
 
 def level_of(code: str) -> int:
     """Level of a dotted Kemendagri code: `16` → 1 … `16.03.01.2001` → 4."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from lokal import wilayah
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from puskesos.extensions import db
 from puskesos.regions.models import Region, level_of
@@ -67,10 +67,6 @@ def load_regions(within: Iterable[str] | None = None, progress: Callable[[int], 
             progress(1)
     flush()
     return added, renamed
-
-
-def region_count() -> int:
-    return db.session.execute(select(func.count()).select_from(Region)).scalar_one()
 
 
 def children(parent_code: str | None) -> list[Region]:

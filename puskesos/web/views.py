@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, redirect, request, session, url_for
 from flask_login import current_user, login_required
 
 from puskesos.accounts.roles import Role
+from puskesos.web.redirects import safe_next
 
 bp = Blueprint("web", __name__)
 
@@ -28,5 +29,4 @@ def home():
 def set_language(code: str):
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
-    target = request.form.get("next") or ""
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("web.home"))
+    return redirect(safe_next(request.form.get("next")))

@@ -301,15 +301,14 @@ AGENCIES = ("agency_user", "agency_other_user")
 USERS = IN_AREA + AGENCIES + OUT_OF_AREA
 
 
-def sees(user_key: str, recipe) -> bool:
-    """Who may read officer A's case, from DESIGN.md: its area, and agencies it was referred to."""
+def sees(user_key: str, case, kit) -> bool:
+    """Who may read officer A's case: its area, and an agency while its referral is live (pending, accepted)
+    or served; a declined or revoked referral (closing revokes open ones) ends the agency's access."""
     if user_key in IN_AREA:
         return True
-    if user_key == "agency_user":
-        return "refer:bpjs" in recipe
-    if user_key == "agency_other_user":
-        return "refer:dukcapil" in recipe
-    return False
+    agency = {"agency_user": kit.agencies["bpjs"], "agency_other_user": kit.agencies["dukcapil"]}.get(user_key)
+    return agency is not None and any(
+        r.agency_id == agency.id and r.status in ("pending", "accepted", "completed") for r in case.referrals)
 
 
 def table_allows(state: str, role: str, event: str) -> bool:
@@ -353,7 +352,7 @@ def _every_event_and_user(kit, case, recipe, state: str) -> None:
     refused = 0
     for user_key in USERS:
         actor = getattr(kit.w, user_key)
-        visible = sees(user_key, recipe)
+        visible = sees(user_key, case, kit)
         offered = services.allowed_events(case, actor)
         accepted = set()
         for event in EVENTS:
