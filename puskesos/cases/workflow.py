@@ -187,8 +187,9 @@ INTAKE_REQUIRED = ("nik", "name", "village_code", "category", "description", "ad
 class CaseFlow:
     """One case, one actor, one event's inputs: the model the state machine drives.
 
-    With `dry_run=True` guards pass without inputs, so `may_<event>()` answers
-    "is this event offered to this user now" for buttons and the API.
+    With `dry_run=True` the guards that need inputs pass, and those about the case's referrals only ask
+    whether one fits, so `may_<event>()` answers "is this event offered to this user now" for buttons and
+    the API.
     """
 
     def __init__(self, case: Case, actor, inputs: dict | None = None, *, dry_run: bool = False):
@@ -288,6 +289,9 @@ class CaseFlow:
         return referral
 
     def guard_open_referral_chosen(self, _e) -> bool:
+        if self.dry_run:  # offered only while there is a referral to choose
+            return any(r.is_open for r in self.case.referrals)
+
         def check():
             referral = self._chosen_referral()
             if not referral.is_open:
@@ -303,12 +307,19 @@ class CaseFlow:
             raise GuardFailed(message, "referral_id")
         self.referral = referral
 
+    def _has_own(self, status: ReferralStatus) -> bool:
+        return any(r.agency_id == self.actor.agency_id and r.status == status for r in self.case.referrals)
+
     def guard_own_pending_referral(self, _e) -> bool:
+        if self.dry_run:
+            return self._has_own(ReferralStatus.PENDING)
         return self._guard(lambda: self._own_referral(
             ReferralStatus.PENDING, _l("Rujukan ini sudah dijawab; hanya rujukan yang menunggu dapat diterima atau "
                                        "ditolak.")))
 
     def guard_own_accepted_referral(self, _e) -> bool:
+        if self.dry_run:
+            return self._has_own(ReferralStatus.ACCEPTED)
         return self._guard(lambda: self._own_referral(
             ReferralStatus.ACCEPTED, _l("Layanan hanya dapat dilaporkan untuk rujukan yang sudah diterima.")))
 
