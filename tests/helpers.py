@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import os
+
 from tests import factories
+
+# Redis for rate-limit tests: database 15 of the local server, or TEST_REDIS_URL.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_answers() -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping())
+    except Exception:
+        return False
 
 
 def login(client, username: str):

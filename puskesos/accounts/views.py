@@ -12,6 +12,7 @@ from puskesos.accounts.models import User
 from puskesos.accounts.roles import Role
 from puskesos.extensions import db, limiter
 from puskesos.referrals.services import list_agencies
+from puskesos.web.access import require_role
 from puskesos.web.forms import run, show_refusal
 from puskesos.web.redirects import safe_next
 
@@ -47,11 +48,6 @@ def logout():
     return redirect(url_for("accounts.login"))
 
 
-def _require_admin() -> None:
-    if current_user.role != Role.ADMIN:
-        abort(404)
-
-
 def _agency_choices(form: UserForm) -> None:
     form.agency_id.choices = [(0, "—")] + [(a.id, a.name) for a in list_agencies()]
 
@@ -59,14 +55,14 @@ def _agency_choices(form: UserForm) -> None:
 @bp.get("/admin/users")
 @login_required
 def users():
-    _require_admin()
+    require_role(Role.ADMIN)
     return render_template("accounts/users.html", users=services.list_users())
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
 @login_required
 def new_user():
-    _require_admin()
+    require_role(Role.ADMIN)
     form = UserForm()
     _agency_choices(form)
     status = 200
@@ -87,7 +83,7 @@ def new_user():
 @bp.route("/admin/users/<id:user_id>", methods=["GET", "POST"])
 @login_required
 def edit_user(user_id: int):
-    _require_admin()
+    require_role(Role.ADMIN)
     user = db.session.get(User, user_id) or abort(404)
     form = UserForm(obj=user)
     _agency_choices(form)

@@ -30,10 +30,11 @@ from puskesos.api.schemas import (
     TokenSchema,
 )
 from puskesos.audit.models import AuditEvent
-from puskesos.audit.services import AuditFilters, log_query, timeline
+from puskesos.audit.services import AuditFilters, details_of, log_query, timeline
 from puskesos.cases import services as cases
 from puskesos.core.errors import BadRequest, Forbidden, PreconditionRequired
 from puskesos.core.ids import parse_id
+from puskesos.core.pagination import newest_first
 from puskesos.extensions import db, limiter
 from puskesos.referrals.models import Referral
 from puskesos.referrals.services import agencies_in_area, referral_query
@@ -198,7 +199,7 @@ def case_timeline(number: str):
     events = timeline(case)
     if g.api_user.role == Role.AGENCY:
         own = {r.id for r in case.referrals if r.agency_id == g.api_user.agency_id}
-        events = [e for e in events if present.timeline_event(e)["details"].get("referral_id") in own]
+        events = [e for e in events if details_of(e).get("referral_id") in own]
     return [present.timeline_event(e) for e in events]
 
 
@@ -254,15 +255,10 @@ def audit_log(args: dict):
 
 
 def _newest_first(query, key, args: dict) -> tuple[list, str | None]:
-    """One page of a query ordered by `key` descending; the cursor is the last key shown."""
+    """A newest-first page; the opaque cursor wraps the key to continue below."""
     cursor = present.decode_cursor(args.get("cursor"))
-    if cursor is not None:
-        before = parse_id(cursor)
-        if before is None:
-            raise present.bad_cursor()
-        query = query.where(key < before)
-    limit = args["limit"]
-    rows = list(db.session.execute(query.limit(limit + 1)).scalars())
-    last = getattr(rows[limit - 1], key.key) if len(rows) > limit else None
-    return rows[:limit], present.encode_cursor(str(last)) if last is not None else None
-
+    before = parse_id(cursor) if cursor is not None else None
+    if cursor is not None and before is None:
+        raise present.bad_cursor()
+    page = newest_first(query, key, before, args["limit"])
+    return page.rows, present.encode_cursor(str(page.next_before)) if page.next_before else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user, login_required
 
 from puskesos.accounts.roles import Role
@@ -12,7 +12,8 @@ from puskesos.audit.forms import AuditFilterForm
 from puskesos.audit.models import AuditEvent
 from puskesos.audit.services import AuditFilters, details_of, log_query
 from puskesos.core.ids import parse_id
-from puskesos.extensions import db
+from puskesos.core.pagination import newest_first
+from puskesos.web.access import require_role
 
 bp = Blueprint("audit", __name__)
 
@@ -27,18 +28,12 @@ def _date(value: str | None) -> dt.date | None:
 @bp.get("/audit")
 @login_required
 def log():
-    if current_user.role != Role.SUPERVISOR:
-        abort(404)
+    require_role(Role.SUPERVISOR)
     form = AuditFilterForm(request.args)
     filters = AuditFilters(case_number=form.case_number.data or None, actor=form.actor.data or None,
                            action=form.action.data or None, since=_date(form.since.data),
                            until=_date(form.until.data))
-    query = log_query(current_user, filters)
-    before = parse_id(request.args.get("before"))
-    if before:
-        query = query.where(AuditEvent.seq < before)
-    limit = current_app.config["PAGE_SIZE"]
-    events = list(db.session.execute(query.limit(limit + 1)).scalars())
-    next_before = events[limit - 1].seq if len(events) > limit else None
-    return render_template("audit/log.html", form=form, events=events[:limit], next_before=next_before,
+    page = newest_first(log_query(current_user, filters), AuditEvent.seq, parse_id(request.args.get("before")),
+                        current_app.config["PAGE_SIZE"])
+    return render_template("audit/log.html", form=form, events=page.rows, next_before=page.next_before,
                            details_of=details_of)

@@ -92,10 +92,17 @@ class ReferForm(EventForm):
                          choices=[("written", _l("Tertulis")), ("verbal", _l("Lisan"))], validate_choice=False)
 
 
-class ReferralReasonForm(EventForm):
-    """Revoke (caseworker) or decline (agency) one referral."""
+class RevokeForm(EventForm):
+    """The caseworker picks which open referral to withdraw."""
 
     referral_id = SelectField(_l("Rujukan"), choices=[], validate_choice=False)
+    reason = TextAreaField(_l("Alasan"), validators=[MaxLength(2000)], render_kw={"rows": 3})
+
+
+class DeclineForm(EventForm):
+    """An agency declines the referral its page shows."""
+
+    referral_id = HiddenField()
     reason = TextAreaField(_l("Alasan"), validators=[MaxLength(2000)], render_kw={"rows": 3})
 
 
@@ -128,9 +135,9 @@ EVENT_FORMS: dict[str, type[EventForm]] = {
     "request_info": RequestInfoForm,
     "complete_assessment": AssessmentForm,
     "refer": ReferForm,
-    "revoke_referral": ReferralReasonForm,
+    "revoke_referral": RevokeForm,
     "accept": AcceptForm,
-    "decline": ReferralReasonForm,
+    "decline": DeclineForm,
     "report_service": ServiceReportForm,
     "close": CloseForm,
     "reopen": ReasonForm,

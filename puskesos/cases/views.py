@@ -14,7 +14,8 @@ from puskesos.cases.models import Outcome
 from puskesos.cases.workflow import EVENT_LABELS, STATE_LABELS, State, inputs_of
 from puskesos.core.errors import Conflict, ServiceError
 from puskesos.referrals.services import agencies_serving
-from puskesos.regions.services import children, lineage
+from puskesos.regions.services import lineage
+from puskesos.web.access import require_role
 from puskesos.web.forms import run, show_refusal
 from puskesos.web.templating import prime_region_names
 
@@ -23,14 +24,9 @@ bp = Blueprint("cases", __name__, url_prefix="/cases")
 CASE_ROLES = (Role.OFFICER, Role.CASEWORKER, Role.SUPERVISOR)
 
 
-def _require(*roles: Role) -> None:
-    if current_user.role not in roles:
-        abort(404)
-
-
 def _load(number: str):
     """Load the case or 404 (also when outside the user's area); agencies use their referral pages."""
-    _require(*CASE_ROLES)
+    require_role(*CASE_ROLES)
     try:
         return services.get_case(current_user, number)
     except ServiceError:
@@ -52,7 +48,7 @@ def _case_list(template_title, filters: services.CaseFilters, form: CaseFilterFo
 @bp.get("/")
 @login_required
 def index():
-    _require(*CASE_ROLES)
+    require_role(*CASE_ROLES)
     form = CaseFilterForm(request.args)
     form.state.choices = [("", _("Semua status")), ("open", _("Semua yang terbuka"))] + [
         (s.value, label) for s, label in STATE_LABELS.items()]
@@ -67,14 +63,14 @@ def index():
 @login_required
 def queue():
     """The caseworker's desk: submitted cases waiting to be taken, most urgent deadline first."""
-    _require(Role.CASEWORKER)
+    require_role(Role.CASEWORKER)
     return _case_list(_("Antrean kasus masuk"), services.CaseFilters(state=State.SUBMITTED), tab="queue")
 
 
 @bp.get("/mine")
 @login_required
 def mine():
-    _require(Role.CASEWORKER)
+    require_role(Role.CASEWORKER)
     return _case_list(_("Kasus saya"), services.CaseFilters(state="open", assignee_id=current_user.id), tab="mine")
 
 
@@ -82,19 +78,15 @@ def mine():
 
 
 def _village_choices(form: IntakeForm) -> None:
-    """An officer's own village; wider areas list the villages of their districts."""
-    area = lineage(current_user.region_code)
-    if area and area[-1].level == 4:
-        form.village_code.choices = [(area[-1].code, area[-1].name)]
-    else:
-        villages = [v for d in children(current_user.region_code) for v in children(d.code)]
-        form.village_code.choices = [("", "—")] + [(v.code, v.name) for v in villages]
+    """An officer registers complaints of its own village (DESIGN: officers are bound to one)."""
+    village = lineage(current_user.region_code)[-1]
+    form.village_code.choices = [(village.code, village.name)]
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
-    _require(Role.OFFICER)
+    require_role(Role.OFFICER)
     form = IntakeForm()
     _village_choices(form)
     duplicates, status = None, 200
@@ -157,8 +149,7 @@ def _render_case(case, *, full_nik: str | None = None, status: int = 200):
     return render_template(
         "cases/show.html", case=case, allowed=allowed, full_nik=full_nik, events=timeline(case),
         details_of=details_of, may_edit=services.may_edit(case, current_user), inline_events=[
-            e for e in allowed if not inputs_of(e)], form_events=[e for e in allowed if inputs_of(e)],
-        version_form=EventForm(formdata=None, version=case.version)), status
+            e for e in allowed if not inputs_of(e)], form_events=[e for e in allowed if inputs_of(e)]), status
 
 
 @bp.get("/<number>")

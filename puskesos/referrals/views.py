@@ -10,14 +10,16 @@ from sqlalchemy.orm import joinedload
 
 from puskesos.accounts.roles import Role
 from puskesos.cases import services as case_services
-from puskesos.cases.forms import AcceptForm, ReferralReasonForm, ServiceReportForm
+from puskesos.cases.forms import AcceptForm, DeclineForm, ServiceReportForm
 from puskesos.cases.workflow import EVENT_LABELS
 from puskesos.core.errors import Conflict, ServiceError
 from puskesos.core.ids import parse_id
+from puskesos.core.pagination import newest_first
 from puskesos.extensions import db
 from puskesos.referrals import services
 from puskesos.referrals.forms import AgencyForm
 from puskesos.referrals.models import Agency, Referral, ReferralStatus
+from puskesos.web.access import require_role
 from puskesos.web.forms import run, show_refusal
 from puskesos.web.templating import prime_region_names
 
@@ -25,39 +27,28 @@ bp = Blueprint("referrals", __name__)
 
 # Which answers a referral can take in each of its own statuses.
 OFFERED_BY_STATUS = {ReferralStatus.PENDING: ("accept", "decline"), ReferralStatus.ACCEPTED: ("report_service",)}
-ANSWER_FORMS = {"accept": AcceptForm, "decline": ReferralReasonForm, "report_service": ServiceReportForm}
-
-
-def _require(*roles: Role) -> None:
-    if current_user.role not in roles:
-        abort(404)
+ANSWER_FORMS = {"accept": AcceptForm, "decline": DeclineForm, "report_service": ServiceReportForm}
 
 
 @bp.get("/referrals")
 @login_required
 def inbox():
-    _require(Role.AGENCY)
+    require_role(Role.AGENCY)
     status = request.args.get("status") or None
     if status not in {s.value for s in ReferralStatus}:
         status = None
-    query = services.referral_query(current_user, status)
-    before = parse_id(request.args.get("before"))
-    if before:
-        query = query.where(Referral.id < before)
-    limit = current_app.config["PAGE_SIZE"]
-    referrals = list(db.session.execute(query.limit(limit + 1).options(joinedload(Referral.case))).scalars())
-    next_before = referrals[limit - 1].id if len(referrals) > limit else None
-    referrals = referrals[:limit]
-    prime_region_names(r.case.village_code for r in referrals)
+    page = newest_first(services.referral_query(current_user, status).options(joinedload(Referral.case)),
+                        Referral.id, parse_id(request.args.get("before")), current_app.config["PAGE_SIZE"])
+    prime_region_names(r.case.village_code for r in page.rows)
     counts = dict(db.session.execute(
         services.referral_query(current_user).with_only_columns(Referral.status, func.count())
         .order_by(None).group_by(Referral.status)).all())
-    return render_template("referrals/inbox.html", referrals=referrals, status=status, counts=counts,
-                           statuses=list(ReferralStatus), next_before=next_before)
+    return render_template("referrals/inbox.html", referrals=page.rows, status=status, counts=counts,
+                           statuses=list(ReferralStatus), next_before=page.next_before)
 
 
 def _load(referral_id: int) -> Referral:
-    _require(Role.AGENCY)
+    require_role(Role.AGENCY)
     try:
         return services.get_referral(current_user, referral_id)
     except ServiceError:
@@ -69,8 +60,6 @@ def _forms(referral: Referral) -> dict:
     for event, form_class in ANSWER_FORMS.items():
         form = form_class(formdata=None, version=referral.case.version)
         form.referral_id.data = str(referral.id)
-        if isinstance(form, ReferralReasonForm):
-            form.referral_id.choices = [(str(referral.id), referral.service)]
         forms[event] = form
     return forms
 
@@ -105,8 +94,6 @@ def answer(referral_id: int, event: str):
     if event not in ANSWER_FORMS:
         abort(404)
     form = ANSWER_FORMS[event]()
-    if isinstance(form, ReferralReasonForm):
-        form.referral_id.choices = [(str(referral.id), referral.service)]
     form.referral_id.data = str(referral.id)  # the URL names the referral; a form cannot redirect the answer
     forms = _forms(referral)
     forms[event] = form
@@ -132,7 +119,7 @@ def answer(referral_id: int, event: str):
 @bp.get("/admin/agencies")
 @login_required
 def agencies():
-    _require(Role.ADMIN)
+    require_role(Role.ADMIN)
     return render_template("referrals/agencies.html", agencies=services.list_agencies())
 
 
@@ -140,7 +127,7 @@ def agencies():
 @bp.route("/admin/agencies/<id:agency_id>", methods=["GET", "POST"])
 @login_required
 def agency_form(agency_id: int | None = None):
-    _require(Role.ADMIN)
+    require_role(Role.ADMIN)
     agency = db.session.get(Agency, agency_id) if agency_id is not None else None
     if agency_id is not None and agency is None:
         abort(404)

@@ -88,10 +88,6 @@ def lineage(code: str | None) -> list[Region]:
     return sorted(rows, key=lambda r: r.level)
 
 
-def describe(code: str | None) -> str:
-    return describe_many([code])[code] if code else ""
-
-
 def describe_many(codes) -> dict[str, str]:
     """`Embawang, Tanjung Agung, Kabupaten Muara Enim, Sumatera Selatan` for each code, in one query."""
     wanted = {c for c in codes if c}

@@ -1,4 +1,3 @@
-import os
 
 import pytest
 from sqlalchemy import select
@@ -7,6 +6,7 @@ from puskesos.audit.models import AuditEvent
 from puskesos.extensions import db
 from tests import factories
 from tests.conftest import database_url, make_app
+from tests.helpers import REDIS_URL, redis_answers
 
 
 def actions() -> list[str]:
@@ -28,18 +28,6 @@ def test_login_redirect_stays_on_this_site(world, client):
     resp = client.post("/login?next=//evil.example/x", data={"username": "officer_a",
                                                                "password": factories.PASSWORD})
     assert resp.headers["Location"] == "/"
-
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def redis_answers() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping())
-    except Exception:
-        return False
 
 
 @pytest.fixture(params=["memory", "redis"])

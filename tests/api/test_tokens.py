@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import ipaddress
-import os
 import secrets
 
 import pytest
@@ -19,18 +18,9 @@ from puskesos.extensions import db
 from tests import factories
 from tests.api.conftest import Api, CheckingClient, assert_problem, audit_events, token
 from tests.conftest import database_url, make_app
+from tests.helpers import REDIS_URL, redis_answers
 
 TOKEN_REFUSED = "Token tidak ada, tidak valid, kedaluwarsa, atau sudah dicabut."
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def redis_answers() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping())
-    except Exception:
-        return False
 
 
 def assert_refused(resp) -> None:

@@ -3,7 +3,7 @@ from sqlalchemy import func, select
 
 from puskesos.extensions import db
 from puskesos.regions.models import Region
-from puskesos.regions.services import children, describe, load_regions
+from puskesos.regions.services import children, describe_many, load_regions
 from tests.helpers import login
 
 
@@ -38,7 +38,8 @@ def test_cli_loads_with_progress_and_reports(app):
     result = app.test_cli_runner().invoke(args=["regions", "load", "--within", "16.04"])
     assert result.exit_code == 0, result.output
     assert "added" in result.output
-    assert describe("16.04.01.2001") == "Kembang Ayun, Tanjungsakti Pumu, Kabupaten Lahat, Sumatera Selatan"
+    assert describe_many(["16.04.01.2001"]) == {
+        "16.04.01.2001": "Kembang Ayun, Tanjungsakti Pumu, Kabupaten Lahat, Sumatera Selatan"}
     assert [r.code for r in children("16.04.01")][:1] and all(r.level == 4 for r in children("16.04.01"))
 
 
