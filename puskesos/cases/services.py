@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload
@@ -275,13 +275,8 @@ def _place(case: Case, village_code: str) -> None:
 def _next_number(regency_code: str, year: int) -> str:
     """`SLRT-1603-2026-000123`: a counter row per regency and year, bumped under its row lock."""
     table = CaseCounter.__table__
-    dialect = db.session.get_bind().dialect.name
-    insert_fn = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect)
-    if insert_fn is not None:
-        db.session.execute(insert_fn(table).values(regency_code=regency_code, year=year, last=0)
-                           .on_conflict_do_nothing())
-    elif db.session.get(CaseCounter, (regency_code, year)) is None:
-        db.session.execute(insert(table).values(regency_code=regency_code, year=year, last=0))
+    insert_fn = {"postgresql": pg_insert, "sqlite": sqlite_insert}[db.session.get_bind().dialect.name]
+    db.session.execute(insert_fn(table).values(regency_code=regency_code, year=year, last=0).on_conflict_do_nothing())
     serial = db.session.execute(
         update(table).where(table.c.regency_code == regency_code, table.c.year == year)
         .values(last=table.c.last + 1).returning(table.c.last)
