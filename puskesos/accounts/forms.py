@@ -26,3 +26,13 @@ class UserForm(FlaskForm):
     password = PasswordField(_l("Kata sandi"), validators=[Optional(), MaxLength(200)])
     active = BooleanField(_l("Akun aktif"), default=True)
     submit = SubmitField(_l("Simpan"))
+
+
+class PasswordForm(FlaskForm):
+    old_password = PasswordField(_l("Kata sandi lama"), validators=[Required(), MaxLength(200)],
+                                 render_kw={"autocomplete": "current-password"})
+    new_password = PasswordField(_l("Kata sandi baru"), validators=[Required(), MaxLength(200)],
+                                 render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("Ulangi kata sandi baru"), validators=[Required(), MaxLength(200)],
+                            render_kw={"autocomplete": "new-password"})
+    submit = SubmitField(_l("Ubah kata sandi"))

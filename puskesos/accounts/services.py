@@ -126,5 +126,27 @@ def update_user(actor: User, user_id: int, *, full_name: str, role: str, region_
     return user
 
 
+def change_own_password(user: User, old_password: str, new_password: str, confirm: str) -> None:
+    """A signed-in user changes their own password, proving the current one first. Like an admin's reset,
+    it ends every API token of the account: a token was granted for the old password."""
+    old_password, new_password, confirm = old_password or "", new_password or "", confirm or ""
+    errors: dict = {}
+    if not user.check_password(old_password):
+        errors["old_password"] = [_l("Kata sandi lama salah.")]
+    if len(new_password) < MIN_PASSWORD:
+        errors["new_password"] = [_l("Kata sandi minimal %(n)s karakter.", n=MIN_PASSWORD)]
+    elif new_password == old_password:
+        errors["new_password"] = [_l("Kata sandi baru harus berbeda dari kata sandi lama.")]
+    if confirm != new_password:
+        errors["confirm"] = [_l("Ulangan tidak sama dengan kata sandi baru.")]
+    if errors:
+        raise ValidationFailed(_l("Periksa kembali isian yang ditandai."), errors)
+    user.set_password(new_password)
+    db.session.flush()
+    audit("user.password_changed", actor=user, region_code=user.region_code,
+          details={"user_id": user.id, "username": user.username})
+    revoke_all(user, user, reason="password changed by the user")
+
+
 def list_users() -> list[User]:
     return list(db.session.execute(select(User).order_by(User.role, User.username)).scalars())

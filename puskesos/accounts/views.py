@@ -1,4 +1,4 @@
-"""Login, logout and the admin's account pages."""
+"""Login, logout, one's own password and the admin's account pages."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from puskesos.accounts import services
-from puskesos.accounts.forms import LoginForm, UserForm
+from puskesos.accounts.forms import LoginForm, PasswordForm, UserForm
 from puskesos.accounts.models import User
 from puskesos.accounts.roles import Role
 from puskesos.extensions import db, limiter
@@ -46,6 +46,26 @@ def logout():
     logout_user()
     flash(_("Anda sudah keluar."), "info")
     return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_login_limit, methods=["POST"])  # the old-password check must not become a guessing oracle
+def password():
+    """Any signed-in user changes their own password."""
+    form = PasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        _result, refusal = run(services.change_own_password, current_user, form.old_password.data,
+                               form.new_password.data, form.confirm.data)
+        if refusal is None:
+            flash(_("Kata sandi Anda sudah diubah."), "success")
+            return redirect(url_for("web.home"), 303)
+        show_refusal(form, refusal)
+        status = 422
+    elif form.errors:
+        status = 422
+    return render_template("accounts/password.html", form=form), status
 
 
 def _agency_choices(form: UserForm) -> None:
