@@ -119,6 +119,7 @@ def case_in(state: str, w: World, **overrides):
         State.ASSESSED: ["submit", "start", "assess"],
         State.REFERRED: ["submit", "start", "assess", "refer"],
         State.IN_SERVICE: ["submit", "start", "assess", "refer", "accept"],
+        State.ANSWERED: ["submit", "start", "assess", "refer", "accept", "report"],
         State.CLOSED: ["submit", "start", "assess", "close"],
     }[State(state)]
     for step in path:
@@ -134,6 +135,9 @@ def case_in(state: str, w: World, **overrides):
             fire(case, "refer", w.caseworker, **refer_inputs(w.bpjs))
         elif step == "accept":
             fire(case, "accept", w.agency_user, referral_id=case.referrals[-1].id)
+        elif step == "report":
+            fire(case, "report_service", w.agency_user, referral_id=case.referrals[-1].id,
+                 service_given="PBI-JK aktif kembali", delivered_on=dt.date.today())
         elif step == "close":
             fire(case, "close", w.caseworker, outcome="not_eligible", note="Tidak memenuhi syarat")
     assert case.state == state

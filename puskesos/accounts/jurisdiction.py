@@ -22,7 +22,7 @@ def _level_column(model, code: str):
 
 # An agency reaches a case only through a referral it is working on or has served. A declined or revoked
 # referral ends its access: the complainant's consent covered that referral, not the case.
-AGENCY_ACCESS = ("pending", "accepted", "completed")
+AGENCY_ACCESS = ("pending", "accepted", "completed", "failed")
 
 
 def in_area(user: User, region_code: str | None) -> bool:

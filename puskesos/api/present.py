@@ -24,6 +24,7 @@ def summary(case) -> dict:
         "number": case.number, "state": case.state, "version": case.version, "category": case.category,
         "urgency": case.urgency, "village_code": case.village_code, "nik_masked": case.nik_masked,
         "name": case.name, "due_at": case.due_on, "overdue": case.is_overdue,
+        "days_in_step": case.days_in_step if case.state != "closed" else None,
         "assignee": case.assignee.username if case.assignee else None, "created_at": utc(case.created_at),
     }
 
@@ -33,7 +34,7 @@ def referral(r) -> dict:
         "id": r.id, "case_number": r.case.number, "agency_id": r.agency_id, "agency": r.agency.name,
         "service": r.service, "reason": r.reason, "consent": r.consent, "status": r.status, "due_on": r.due_on,
         "created_at": utc(r.created_at), "decline_reason": r.decline_reason, "service_given": r.service_given,
-        "delivered_on": r.delivered_on, "revoke_reason": r.revoke_reason,
+        "delivered_on": r.delivered_on, "revoke_reason": r.revoke_reason, "failure_reason": r.failure_reason,
     }
 
 

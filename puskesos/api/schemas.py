@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from puskesos.cases.models import Category, DtksStatus, Outcome, Urgency
-from puskesos.cases.workflow import EVENTS, State
+from puskesos.cases.intake import INTAKE
+from puskesos.cases.vocabulary import Category
+from puskesos.cases.workflow import EVENTS, State, inputs_of
 from puskesos.core.ids import MAX_ID
+from puskesos.core.inputs import schema_class
 from puskesos.referrals.models import ReferralStatus
 
 ID = validate.Range(min=1, max=MAX_ID)
@@ -76,8 +78,11 @@ class CaseSummarySchema(Schema):
     village_code = fields.String(required=True)
     nik_masked = fields.String(required=True)
     name = fields.String(required=True)
-    due_at = fields.Date(allow_none=True, required=True)
+    due_at = fields.Date(allow_none=True, required=True,
+                         metadata={"description": "Deadline of the current step (every open state has one)"})
     overdue = fields.Boolean(required=True)
+    days_in_step = fields.Integer(allow_none=True, required=True,
+                                  metadata={"description": "Calendar days since the case entered its state"})
     assignee = fields.String(allow_none=True, required=True)
     created_at = fields.DateTime(required=True)
 
@@ -110,6 +115,7 @@ class ReferralSchema(Schema):
     service_given = fields.String(allow_none=True)
     delivered_on = fields.Date(allow_none=True)
     revoke_reason = fields.String(allow_none=True)
+    failure_reason = fields.String(allow_none=True)
 
 
 class CaseSchema(CaseSummarySchema):
@@ -124,57 +130,16 @@ class CaseSchema(CaseSummarySchema):
                                  metadata={"description": "The events this caller may fire on the case now"})
 
 
-class IntakeFieldsSchema(Schema):
-    kk_number = text(40, allow_none=True)
-    phone = text(30, allow_none=True)
-    address = text(255, allow_none=True)
-    rt = text(3, allow_none=True)
-    rw = text(3, allow_none=True)
-    urgency = choice(Urgency)
-    dtks_status = choice(DtksStatus)
-    dtsen_decile = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=10))
-    birth_date = fields.Date(allow_none=True)
-    sex = choice(["L", "P"], allow_none=True)
-    reporter_name = text(120, allow_none=True)
-    reporter_relation = text(60, allow_none=True)
-    reporter_phone = text(30, allow_none=True)
-    confirm_duplicate = fields.Boolean(load_default=False, metadata={
-        "description": "Save although an open case has the same NIK or KK (after checking it)"})
+CONFIRM_DUPLICATE = fields.Boolean(load_default=False, metadata={
+    "description": "Save although an open case has the same NIK or KK (after checking it)"})
 
-
-class CaseCreateSchema(IntakeFieldsSchema):
-    nik = text(40, required=True)
-    name = text(120, required=True)
-    village_code = text(13, required=True)
-    category = choice(Category, required=True)
-    description = text(5000, required=True)
-
-
-class CasePatchSchema(IntakeFieldsSchema):
-    nik = text(40)
-    name = text(120)
-    village_code = text(13)
-    category = choice(Category)
-    description = text(5000)
-
-
-class EventSchema(Schema):
-    """An event of the workflow table and the inputs its row takes."""
-
-    event = choice(EVENTS, required=True)
-    note = text(2000)
-    action_taken = text(2000)
-    findings = text(5000)
-    eligible = fields.Boolean()
-    recommended_services = text(2000)
-    agency_id = fields.Integer(validate=ID)
-    service = text(200)
-    reason = text(2000)
-    consent = choice(["written", "verbal"])
-    referral_id = fields.Integer(validate=ID)
-    service_given = text(2000)
-    delivered_on = fields.Date()
-    outcome = choice([o for o in Outcome if o != Outcome.RESOLVED_AT_INTAKE])
+# Made from the declarations the forms and the services use: the same limits, choices and required fields.
+CaseCreateSchema = schema_class("CaseCreateSchema", INTAKE, required=lambda spec: spec.required is True,
+                                extra={"confirm_duplicate": CONFIRM_DUPLICATE})
+CasePatchSchema = schema_class("CasePatchSchema", INTAKE, extra={"confirm_duplicate": CONFIRM_DUPLICATE})
+# One schema for every event: each row's inputs are checked by the service when it is fired.
+EventSchema = schema_class("EventSchema", [spec for event in EVENTS for spec in inputs_of(event)],
+                           extra={"event": choice(EVENTS, required=True)})
 
 
 class TimelineEventSchema(Schema):

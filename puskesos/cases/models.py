@@ -1,94 +1,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from puskesos.core.timeutil import today, utcnow
+from puskesos.cases.intake import limit
+from puskesos.cases.vocabulary import (  # noqa: F401  (the words of a case, read with the model)
+    CATEGORY_LABELS,
+    DTKS_LABELS,
+    OUTCOME_LABELS,
+    URGENCY_LABELS,
+    Category,
+    DtksStatus,
+    Outcome,
+    Urgency,
+)
+from puskesos.core.timeutil import today, utcnow, wib_date
 from puskesos.extensions import db
-
-
-class Category(StrEnum):
-    HEALTH = "health"
-    EDUCATION = "education"
-    SOCIO_ECONOMIC = "socio_economic"
-    FOOD = "food"
-    ENERGY = "energy"
-    AGRICULTURE = "agriculture"
-    FISHERIES = "fisheries"
-    HOUSING = "housing"
-    CIVIL_DOCUMENTS = "civil_documents"
-    DISABILITY = "disability"
-    ELDERLY = "elderly"
-    CHILD_PROTECTION = "child_protection"
-    EMPLOYMENT = "employment"
-    OTHER = "other"
-
-
-CATEGORY_LABELS = {
-    Category.HEALTH: _l("Kesehatan"),
-    Category.EDUCATION: _l("Pendidikan"),
-    Category.SOCIO_ECONOMIC: _l("Sosial ekonomi / PKH"),
-    Category.FOOD: _l("Bantuan pangan / Sembako"),
-    Category.ENERGY: _l("Energi"),
-    Category.AGRICULTURE: _l("Pertanian"),
-    Category.FISHERIES: _l("Perikanan"),
-    Category.HOUSING: _l("Perumahan / RTLH"),
-    Category.CIVIL_DOCUMENTS: _l("Dokumen kependudukan"),
-    Category.DISABILITY: _l("Disabilitas"),
-    Category.ELDERLY: _l("Lanjut usia"),
-    Category.CHILD_PROTECTION: _l("Perlindungan anak"),
-    Category.EMPLOYMENT: _l("Ketenagakerjaan"),
-    Category.OTHER: _l("Lainnya"),
-}
-
-
-class Urgency(StrEnum):
-    NORMAL = "normal"
-    URGENT = "urgent"
-    EMERGENCY = "emergency"
-
-
-URGENCY_LABELS = {
-    Urgency.NORMAL: _l("Biasa"),
-    Urgency.URGENT: _l("Mendesak"),
-    Urgency.EMERGENCY: _l("Darurat"),
-}
-
-
-class DtksStatus(StrEnum):
-    YES = "yes"
-    NO = "no"
-    UNKNOWN = "unknown"
-
-
-DTKS_LABELS = {
-    DtksStatus.YES: _l("Terdaftar"),
-    DtksStatus.NO: _l("Tidak terdaftar"),
-    DtksStatus.UNKNOWN: _l("Belum diketahui"),
-}
-
-
-class Outcome(StrEnum):
-    RESOLVED_AT_INTAKE = "resolved_at_intake"
-    RESOLVED = "resolved"
-    NOT_ELIGIBLE = "not_eligible"
-    DUPLICATE = "duplicate"
-    WITHDRAWN = "withdrawn"
-    UNREACHABLE = "unreachable"
-
-
-OUTCOME_LABELS = {
-    Outcome.RESOLVED_AT_INTAKE: _l("Selesai di tempat"),
-    Outcome.RESOLVED: _l("Selesai, kebutuhan terpenuhi"),
-    Outcome.NOT_ELIGIBLE: _l("Tidak memenuhi syarat"),
-    Outcome.DUPLICATE: _l("Duplikat"),
-    Outcome.WITHDRAWN: _l("Ditarik oleh pengadu"),
-    Outcome.UNREACHABLE: _l("Pengadu tidak dapat dihubungi"),
-}
 
 
 class Case(db.Model):
@@ -120,19 +49,19 @@ class Case(db.Model):
     # The complainant (beneficiary).
     nik: Mapped[str] = mapped_column(String(16), index=True)
     kk_number: Mapped[str | None] = mapped_column(String(16), index=True)
-    name: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(limit("name")))
     sex: Mapped[str | None] = mapped_column(String(1))
     birth_date: Mapped[dt.date | None] = mapped_column(Date)
     phone: Mapped[str | None] = mapped_column(String(20))
-    address: Mapped[str | None] = mapped_column(String(255))
+    address: Mapped[str | None] = mapped_column(String(limit("address")))
     rt: Mapped[str | None] = mapped_column(String(3))
     rw: Mapped[str | None] = mapped_column(String(3))
     dtks_status: Mapped[str] = mapped_column(String(10), default=DtksStatus.UNKNOWN)
     dtsen_decile: Mapped[int | None] = mapped_column(SmallInteger)
 
     # Someone else who brought the complaint, if any.
-    reporter_name: Mapped[str | None] = mapped_column(String(120))
-    reporter_relation: Mapped[str | None] = mapped_column(String(60))
+    reporter_name: Mapped[str | None] = mapped_column(String(limit("reporter_name")))
+    reporter_relation: Mapped[str | None] = mapped_column(String(limit("reporter_relation")))
     reporter_phone: Mapped[str | None] = mapped_column(String(20))
 
     # Workflow bookkeeping.
@@ -142,6 +71,8 @@ class Case(db.Model):
     outcome_note: Mapped[str | None] = mapped_column(Text)
     due_on: Mapped[dt.date | None] = mapped_column(Date)
     due_estimated: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # When the case entered its current state: "days in this step" counts from here.
+    step_started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
@@ -160,6 +91,11 @@ class Case(db.Model):
     @property
     def is_overdue(self) -> bool:
         return self.due_on is not None and self.due_on < today()
+
+    @property
+    def days_in_step(self) -> int:
+        """Calendar days since the case entered its current state (0 on the day itself)."""
+        return max(0, (today() - wib_date(self.step_started_at or self.updated_at)).days)
 
     @property
     def nik_masked(self) -> str:

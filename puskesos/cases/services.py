@@ -7,11 +7,10 @@ commits once, so the change and its audit event land together or not at all.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 
-from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
@@ -19,40 +18,61 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
-from transitions import MachineError
 
 from puskesos.accounts.jurisdiction import can_read_case, case_filter, in_area
 from puskesos.accounts.roles import Role
 from puskesos.audit.chain import append as audit
-from puskesos.cases.identity import check_nik, clean_kk, clean_phone
-from puskesos.cases.models import Case, CaseCounter, Category, DtksStatus, Urgency, mask_number
-from puskesos.cases.workflow import EVENTS, REFERRAL_EVENTS, STATE_LABELS, CaseFlow, GuardFailed, State, roles_of
+from puskesos.audit.models import AuditEvent
+from puskesos.cases.identity import check_nik
+from puskesos.cases.intake import INTAKE, INTAKE_FIELDS
+from puskesos.cases.models import Case, CaseCounter, mask_number
+from puskesos.cases.workflow import (
+    CASE_EVENTS,
+    EVENTS,
+    FOLLOWS_REFERRALS,
+    REFERRAL_EVENTS,
+    STATE_LABELS,
+    CaseFlow,
+    GuardFailed,
+    State,
+    deadline_days,
+    roles_of,
+    row_for,
+    state_from_referrals,
+)
 from puskesos.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, WorkflowRefused
 from puskesos.core.ids import parse_id
+from puskesos.core.inputs import validate
 from puskesos.core.timeutil import today, utcnow
 from puskesos.extensions import db
-from puskesos.referrals.models import Referral
+from puskesos.referrals import services as referrals
+from puskesos.referrals.workflow import offered as referral_events_offered
 from puskesos.regions.models import Region
 from puskesos.workdays.services import add_working_days
 
 EDITABLE_STATES = (State.REGISTERED, State.NEEDS_INFO)
-
-# Intake fields an officer fills and may later correct, in form order.
-INTAKE_FIELDS = (
-    "nik", "kk_number", "name", "birth_date", "sex", "phone", "village_code", "address", "rt", "rw",
-    "dtks_status", "dtsen_decile", "category", "urgency", "description",
-    "reporter_name", "reporter_relation", "reporter_phone",
-)
-PII_FIELDS = ("nik", "kk_number")
+PII_FIELDS = ("nik", "kk_number")  # never in the audit log in full
 
 
 class DuplicateFound(Conflict):
-    """An open case already exists for this NIK or family card; `cases` are those the caller may open."""
+    """An open case already exists for this NIK or family card; `cases` are those the caller may open, and
+    `history` every case of the same complainant the caller may open, closed ones too."""
 
-    def __init__(self, message, cases: list[Case], elsewhere: int):
+    def __init__(self, message, cases: list[Case], elsewhere: int, history: list[Case] | None = None):
         super().__init__(message)
         self.cases = cases
         self.elsewhere = elsewhere
+        self.history = history or []
+
+
+class CaseChanged(Conflict):
+    """Someone changed the case since the caller read it: `changes` are the audit events since that version,
+    so the page can show what changed and who changed it beside what the user typed."""
+
+    def __init__(self, message, case: Case, changes: list[AuditEvent]):
+        super().__init__(message)
+        self.case = case
+        self.changes = changes
 
 
 @dataclass
@@ -73,11 +93,26 @@ def get_case(user, number: str) -> Case:
 
 
 def allowed_events(case: Case, user) -> list[str]:
-    """The events the table offers this user on this case now (guards are checked when fired)."""
+    """The events the tables offer this user on this case now: the case table's, and the referral table's on any
+    referral the user may see (guards about the inputs are checked when fired)."""
     if not can_read_case(user, case):
         return []
     flow = CaseFlow(case, user, dry_run=True)
-    return [event for event in EVENTS if getattr(flow, f"may_{event}")()]
+    offered = {event for event in CASE_EVENTS if getattr(flow, f"may_{event}")()}
+    for referral in case.referrals:
+        offered.update(referral_events_offered(referral, user))
+    return [event for event in EVENTS if event in offered]
+
+
+def complainant_history(user, nik: str | None, kk_number: str | None, exclude_id: int | None = None) -> list[Case]:
+    """Every case with the same NIK or family card that the user may read, closed ones too, newest first."""
+    keys = [column == value for column, value in ((Case.nik, nik), (Case.kk_number, kk_number)) if value]
+    if not keys:
+        return []
+    query = select(Case).where(or_(*keys), case_filter(user))
+    if exclude_id is not None:
+        query = query.where(Case.id != exclude_id)
+    return list(db.session.execute(query.order_by(Case.id.desc()).limit(50)).scalars())
 
 
 def may_edit(case: Case, user) -> bool:
@@ -88,102 +123,26 @@ def may_edit(case: Case, user) -> bool:
 
 
 def validate_intake(actor, data: dict) -> Intake:
-    """Check and normalise intake fields; every problem is reported at once, per field."""
-    errors: dict[str, list] = {}
-    values: dict = {}
-    warnings: list = []
-
-    def fail(name: str, message) -> None:
-        errors.setdefault(name, []).append(message)
-
-    def text(name: str, limit: int, required: bool = False) -> str | None:
-        value = str(data.get(name) or "").strip()
-        if required and not value:
-            fail(name, _l("Wajib diisi."))
-        elif len(value) > limit:
-            fail(name, _l("Paling banyak %(n)s karakter.", n=limit))
-        return value or None
-
-    birth_date = data.get("birth_date") or None
-    if birth_date is not None and not isinstance(birth_date, dt.date):
-        try:
-            birth_date = dt.date.fromisoformat(str(birth_date))
-        except ValueError:
-            fail("birth_date", _l("Tanggal lahir tidak valid."))
-            birth_date = None
-    if birth_date is not None and not dt.date(1900, 1, 1) <= birth_date <= today():
-        fail("birth_date", _l("Tanggal lahir harus antara 1900 dan hari ini."))
-        birth_date = None
-    sex = str(data.get("sex") or "").strip().upper() or None
-    if sex not in (None, "L", "P"):
-        fail("sex", _l("Jenis kelamin harus L atau P."))
-        sex = None
-
-    nik = check_nik(str(data.get("nik") or ""), birth_date=birth_date, sex=sex)
+    """Check and normalise intake fields (the INTAKE declarations), then what only a NIK and a village can say;
+    every problem is reported at once, per field."""
+    values, errors = validate(INTAKE, data, skip=("nik",))
+    nik = check_nik(str(data.get("nik") or ""), birth_date=values.get("birth_date"), sex=values.get("sex"))
     if nik.valid and nik.birth_date > today():
         nik.errors.append(_l("Tanggal lahir pada NIK ada di masa depan."))
     if nik.valid:
-        values.update(nik=nik.nik, birth_date=birth_date or nik.birth_date, sex=sex or nik.sex)
-        warnings.extend(nik.warnings)
+        values.update(nik=nik.nik, birth_date=values.get("birth_date") or nik.birth_date,
+                      sex=values.get("sex") or nik.sex)
     else:
         errors["nik"] = list(nik.errors)
-
-    for name, cleaner in (("kk_number", clean_kk), ("phone", clean_phone), ("reporter_phone", clean_phone)):
-        try:
-            values[name] = cleaner(str(data.get(name) or ""))
-        except ValueError as exc:
-            fail(name, str(exc))
-
-    values["name"] = text("name", 120, required=True)
-    values["address"] = text("address", 255)  # may follow later: `submit` needs it, registering does not
-    values["description"] = text("description", 5000, required=True)
-    values["reporter_name"] = text("reporter_name", 120)
-    values["reporter_relation"] = text("reporter_relation", 60)
-    for name in ("rt", "rw"):
-        value = text(name, 3)
-        digits = bool(value) and re.fullmatch(r"[0-9]{1,3}", value) is not None
-        if value and not digits:
-            fail(name, _l("Isi dengan angka, misalnya 003."))
-        values[name] = value.zfill(3) if digits else None
-
-    values["category"] = _choice(data.get("category"), Category, None, "category", fail)
-    values["urgency"] = _choice(data.get("urgency"), Urgency, Urgency.NORMAL, "urgency", fail)
-    values["dtks_status"] = _choice(data.get("dtks_status"), DtksStatus, DtksStatus.UNKNOWN, "dtks_status", fail)
-
-    decile = data.get("dtsen_decile")
-    if decile in (None, ""):
-        values["dtsen_decile"] = None
-    else:
-        try:
-            values["dtsen_decile"] = int(decile)
-            if not 1 <= values["dtsen_decile"] <= 10:
-                raise ValueError
-        except (TypeError, ValueError):
-            fail("dtsen_decile", _l("Desil DTSEN antara 1 dan 10."))
-
-    village_code = str(data.get("village_code") or "").strip()
-    village = db.session.get(Region, village_code) if village_code else None
-    if village is None or village.level != 4:
-        fail("village_code", _l("Pilih desa/kelurahan yang valid."))
-    elif not in_area(actor, village_code):
-        fail("village_code", _l("Desa/kelurahan ini di luar wilayah kerja Anda."))
-    values["village_code"] = village_code
-
+    if "village_code" not in errors:
+        village = db.session.get(Region, values["village_code"])
+        if village is None or village.level != 4:
+            errors["village_code"] = [_l("Pilih desa/kelurahan yang valid.")]
+        elif not in_area(actor, village.code):
+            errors["village_code"] = [_l("Desa/kelurahan ini di luar wilayah kerja Anda.")]
     if errors:
         raise ValidationFailed(_l("Periksa kembali isian yang ditandai."), errors)
-    return Intake(values, warnings)
-
-
-def _choice(value, enum, default, name, fail):
-    value = str(value or "").strip()
-    if not value:
-        if default is None:
-            fail(name, _l("Wajib diisi."))
-        return default
-    if value not in {e.value for e in enum}:
-        fail(name, _l("Pilihan tidak dikenal."))
-        return default
-    return value
+    return Intake({name: values.get(name) for name in INTAKE_FIELDS}, list(nik.warnings))
 
 
 def find_open_duplicates(nik: str | None, kk_number: str | None, exclude_id: int | None = None) -> list[Case]:
@@ -207,7 +166,8 @@ def _check_duplicates(actor, intake: Intake, exclude_id: int | None = None) -> N
         visible = [c for c in found if can_read_case(actor, c)]
         raise DuplicateFound(
             _l("NIK atau nomor KK ini sudah memiliki pengaduan yang masih terbuka. Periksa dulu sebelum menyimpan."),
-            visible, len(found) - len(visible))
+            visible, len(found) - len(visible),
+            complainant_history(actor, intake.values.get("nik"), intake.values.get("kk_number"), exclude_id))
 
 
 def register(actor, data: dict, *, confirm_duplicate: bool = False) -> tuple[Case, list]:
@@ -218,8 +178,11 @@ def register(actor, data: dict, *, confirm_duplicate: bool = False) -> tuple[Cas
     if not confirm_duplicate:
         _check_duplicates(actor, intake)
     village_code = intake.values["village_code"]
-    case = Case(state=State.REGISTERED.value, created_by_id=actor.id, updated_by_id=actor.id, **intake.values)
+    now = utcnow()
+    case = Case(state=State.REGISTERED.value, created_by_id=actor.id, updated_by_id=actor.id, created_at=now,
+                updated_at=now, step_started_at=now, **intake.values)
     _place(case, village_code)
+    _set_due(case)
     case.number = _next_number(case.regency_code, today().year)
     db.session.add(case)
     db.session.flush()
@@ -288,7 +251,11 @@ def _next_number(regency_code: str, year: int) -> str:
 
 
 def fire(case: Case, event: str, actor, /, *, expected_version: int | None = None, **inputs) -> Case:
-    """Run one workflow event on a case for an actor, with the inputs its row of the table takes."""
+    """Run one workflow event on a case for an actor, with the inputs its row of the table takes.
+
+    Case events run the case table; referral events run the referral table on the referral they name, and the
+    case then follows its referrals. Either way one version bump, one audit event, one transaction.
+    """
     if not can_read_case(actor, case):
         raise NotFound(_l("Kasus tidak ditemukan."))
     _check_version(case, expected_version)
@@ -297,28 +264,42 @@ def fire(case: Case, event: str, actor, /, *, expected_version: int | None = Non
     before = case.state
     # One flush at the end: an autoflush halfway (a guard's or a due date's query) would bump the version twice.
     with db.session.no_autoflush:
-        flow = CaseFlow(case, actor, inputs)
-        try:
-            fired = flow.trigger(event)
-        except GuardFailed as refusal:
-            raise WorkflowRefused(refusal.message, {refusal.field: [refusal.message]} if refusal.field else None) \
-                from None
-        except MachineError:
-            fired = False
-        if not fired:
-            raise WorkflowRefused(_why_not(case, event, actor))
-        case.state = flow.state
+        if event in REFERRAL_EVENTS:
+            referral, details = referrals.answer(case, event, actor, inputs)
+            case.state = state_from_referrals(case.referrals).value
+        else:
+            referral, details = _fire_case_event(case, event, actor, inputs)
         if case.state != before:
+            case.step_started_at = utcnow()
+        if case.state != before or deadline_days(case.state) == FOLLOWS_REFERRALS:
             _set_due(case)
-        _set_referral_due(flow.referral, event)
         _touch(case, actor)
     _flush_or_conflict(case)
     prefix = "referral" if event in REFERRAL_EVENTS else "case"
-    details = {"from": before, "to": case.state, **flow.audit_details}
-    if flow.referral is not None:
-        details["referral_id"] = flow.referral.id
+    details = {"from": before, "to": case.state, **details}
+    if referral is not None:
+        details["referral_id"] = referral.id
     audit(f"{prefix}.{event}", actor=actor, case=case, details=details)
     return case
+
+
+def _fire_case_event(case: Case, event: str, actor, inputs: dict):
+    row = row_for(event, case.state, actor.role)
+    if row is None:
+        raise WorkflowRefused(_why_not(case, event, actor))
+    values, errors = validate(row.inputs, inputs, restrict=row.choices)
+    if errors:
+        raise WorkflowRefused(_l("Periksa kembali isian yang ditandai."), errors)
+    flow = CaseFlow(case, actor, values)
+    try:
+        fired = flow.trigger(event)
+    except GuardFailed as refusal:
+        raise WorkflowRefused(refusal.message, {refusal.field: [refusal.message]} if refusal.field else None) \
+            from None
+    if not fired:
+        raise WorkflowRefused(_why_not(case, event, actor))
+    case.state = flow.state if row.dest is not None else state_from_referrals(case.referrals).value
+    return flow.referral, flow.audit_details
 
 
 def _why_not(case: Case, event: str, actor):
@@ -329,24 +310,17 @@ def _why_not(case: Case, event: str, actor):
 
 
 def _set_due(case: Case) -> None:
-    days = current_app.config["SLA_DAYS"].get(case.state)
-    if not days:
-        case.due_on, case.due_estimated = None, False
-        return
-    due = add_working_days(today(), days)
-    case.due_on, case.due_estimated = due.day, due.estimated
-
-
-def _set_referral_due(referral: Referral | None, event: str) -> None:
-    if referral is None:
-        return
-    config = current_app.config
-    if event == "refer":
-        referral.due_on = add_working_days(today(), config["REFERRAL_ANSWER_DAYS"]).day
-    elif event == "accept":
-        referral.due_on = add_working_days(today(), config["SLA_DAYS"].get(State.IN_SERVICE, 14)).day
+    """The deadline of the step the case is in now: its own working days from today, or, while referrals are
+    out, the earliest due date of those still open."""
+    days = deadline_days(case.state)
+    if days == FOLLOWS_REFERRALS:
+        dues = [r.due_on for r in case.referrals if r.is_open and r.due_on is not None]
+        case.due_on, case.due_estimated = (min(dues) if dues else None), False
+    elif days:
+        due = add_working_days(today(), days)
+        case.due_on, case.due_estimated = due.day, due.estimated
     else:
-        referral.due_on = None
+        case.due_on, case.due_estimated = None, False
 
 
 def _touch(case: Case, actor) -> None:
@@ -362,23 +336,34 @@ def _check_version(case: Case, expected_version) -> None:
     except (TypeError, ValueError):
         expected = -1
     if expected != case.version:
-        raise _conflict(case)
+        raise _conflict(case, expected)
 
 
 def _flush_or_conflict(case: Case) -> None:
     """The version column makes a concurrent writer's UPDATE match no row; that is a conflict, not a crash."""
-    case_id = case.id  # read before the flush: a failed flush expires the object with the transaction
+    case_id, seen = case.id, case.version  # read before the flush: a failed flush expires the object
     try:
         db.session.flush()
     except StaleDataError:
         db.session.rollback()
-        raise _conflict(db.session.get(Case, case_id)) from None
+        raise _conflict(db.session.get(Case, case_id), seen) from None
 
 
-def _conflict(case: Case) -> Conflict:
+def changes_since(case: Case, version: int) -> list[AuditEvent]:
+    """The audit events that moved the case past `version`: every write to a case bumps its version by one and
+    writes one event (a NIK reveal writes one without a version), so they are its events after the first
+    `version`."""
+    version = max(0, min(version, case.version))  # a version nobody ever saw shows every change, or none
+    query = (select(AuditEvent).where(AuditEvent.case_id == case.id, AuditEvent.action != "pii.viewed")
+             .order_by(AuditEvent.seq).offset(version).options(joinedload(AuditEvent.actor)))
+    return list(db.session.execute(query).scalars())
+
+
+def _conflict(case: Case, seen_version: int) -> CaseChanged:
     who = case.updated_by.full_name if case.updated_by else "?"
-    return Conflict(_l("Kasus ini sudah diubah oleh %(who)s pada %(when)s. Muat ulang halaman lalu ulangi.",
-                       who=who, when=format_datetime(case.updated_at, "d MMM yyyy HH:mm")))
+    message = _l("Kasus ini sudah diubah oleh %(who)s pada %(when)s. Muat ulang halaman lalu ulangi.",
+                 who=who, when=format_datetime(case.updated_at, "d MMM yyyy HH:mm"))
+    return CaseChanged(message, case, changes_since(case, seen_version))
 
 
 # -- personal data --------------------------------------------------------------------------------------------
@@ -434,7 +419,10 @@ def scoped_cases(user, filters: CaseFilters):
 
 
 def state_counts(user, filters: CaseFilters | None = None) -> dict[str, int]:
-    base = scoped_cases(user, filters or CaseFilters()).with_only_columns(Case.state, func.count())
+    """Cases per state under the same filters as the list (its state aside), so each count is what the list
+    would show for that state."""
+    narrowed = dataclasses.replace(filters or CaseFilters(), state=None)
+    base = scoped_cases(user, narrowed).with_only_columns(Case.state, func.count())
     return dict(db.session.execute(base.group_by(Case.state)).all())
 
 

@@ -7,16 +7,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from puskesos.accounts.roles import Role
-from puskesos.audit.services import details_of, timeline
+from puskesos.audit.services import timeline
 from puskesos.cases import services
-from puskesos.cases.forms import EVENT_FORMS, CaseFilterForm, EventForm, IntakeForm
-from puskesos.cases.models import Outcome
+from puskesos.cases.forms import EVENT_FORMS, CaseFilterForm, IntakeForm, fill_from, prepare
+from puskesos.cases.intake import INTAKE
 from puskesos.cases.workflow import EVENT_LABELS, STATE_LABELS, State, inputs_of
-from puskesos.core.errors import Conflict, ServiceError
-from puskesos.referrals.services import agencies_serving
-from puskesos.regions.services import lineage
+from puskesos.core.errors import ServiceError
 from puskesos.web.access import require_role
 from puskesos.web.forms import run, show_refusal
+from puskesos.web.reveal import remember_reveal, take_reveal
 from puskesos.web.templating import prime_region_names
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -40,9 +39,14 @@ def _case_list(template_title, filters: services.CaseFilters, form: CaseFilterFo
     page = services.page_cases(current_user, filters, request.args.get("cursor"),
                                current_app.config["PAGE_SIZE"])
     prime_region_names(case.village_code for case in page.rows)
-    counts = services.state_counts(current_user)
+    counts = services.state_counts(current_user, filters)
+    # Each count links to the list it counts: the same filters, that state.
+    base = {"q": filters.q, "category": filters.category, "village_code": filters.village_code,
+            "overdue": "y" if filters.overdue else None,
+            "assignee": "me" if filters.assignee_id is not None else None}
+    base = {key: value for key, value in base.items() if value}
     return render_template("cases/index.html", page=page, counts=counts, form=form, title=template_title,
-                           tab=tab, states=list(State))
+                           tab=tab, states=list(State), count_args=base, filters=filters)
 
 
 @bp.get("/")
@@ -52,11 +56,12 @@ def index():
     form = CaseFilterForm(request.args)
     form.state.choices = [("", _("Semua status")), ("open", _("Semua yang terbuka"))] + [
         (s.value, label) for s, label in STATE_LABELS.items()]
+    mine = form.assignee.data == "me" and current_user.role == Role.CASEWORKER
     filters = services.CaseFilters(
         state=form.state.data or None, category=form.category.data or None,
         village_code=(form.village_code.data or "").strip() or None, overdue=bool(form.overdue.data),
-        q=(form.q.data or "").strip() or None)
-    return _case_list(_("Daftar kasus"), filters, form, tab="all")
+        q=(form.q.data or "").strip() or None, assignee_id=current_user.id if mine else None)
+    return _case_list(_("Kasus saya") if mine else _("Daftar kasus"), filters, form, tab="mine" if mine else "all")
 
 
 @bp.get("/queue")
@@ -77,10 +82,10 @@ def mine():
 # -- intake ---------------------------------------------------------------------------------------------------
 
 
-def _village_choices(form: IntakeForm) -> None:
-    """An officer registers complaints of its own village (DESIGN: officers are bound to one)."""
-    village = lineage(current_user.region_code)[-1]
-    form.village_code.choices = [(village.code, village.name)]
+def _intake_page(form: IntakeForm, case=None, refusal: ServiceError | None = None, status: int = 200):
+    duplicates = refusal if isinstance(refusal, services.DuplicateFound) else None
+    changed = refusal if isinstance(refusal, services.CaseChanged) else None
+    return render_template("cases/intake.html", form=form, case=case, duplicates=duplicates, changed=changed), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -88,8 +93,7 @@ def _village_choices(form: IntakeForm) -> None:
 def new():
     require_role(Role.OFFICER)
     form = IntakeForm()
-    _village_choices(form)
-    duplicates, status = None, 200
+    prepare(form, INTAKE, None, current_user)
     if form.validate_on_submit():
         result, refusal = run(services.register, current_user, form.intake_data(),
                               confirm_duplicate=bool(form.confirm_duplicate.data))
@@ -99,12 +103,9 @@ def new():
                 flash(str(warning), "warning")
             flash(_("Pengaduan %(number)s terdaftar.", number=case.number), "success")
             return redirect(url_for("cases.show", number=case.number))
-        duplicates = refusal if isinstance(refusal, services.DuplicateFound) else None
         show_refusal(form, refusal)
-        status = refusal.status
-    elif form.errors:
-        status = 422
-    return render_template("cases/intake.html", form=form, case=None, duplicates=duplicates), status
+        return _intake_page(form, refusal=refusal, status=refusal.status)
+    return _intake_page(form, status=422 if form.errors else 200)
 
 
 @bp.route("/<number>/edit", methods=["GET", "POST"])
@@ -115,41 +116,42 @@ def edit(number: str):
         flash(_("Data pengaduan hanya dapat diubah oleh petugas desa selama kasus berstatus terdaftar atau perlu "
                 "data tambahan."), "warning")
         return redirect(url_for("cases.show", number=case.number))
-    form = IntakeForm(obj=case)
-    _village_choices(form)
-    duplicates, status = None, 200
+    form = IntakeForm()
+    prepare(form, INTAKE, case, current_user)
     if request.method == "GET":
+        fill_from(form, case)
         form.version.data = case.version
-        form.birth_date.data = case.birth_date.isoformat() if case.birth_date else ""
-        form.dtsen_decile.data = str(case.dtsen_decile or "")
-    elif form.validate_on_submit():
-        result, refusal = run(services.update_intake, case, current_user, form.intake_data(),
-                              expected_version=form.version.data,
-                              confirm_duplicate=bool(form.confirm_duplicate.data))
-        if refusal is None:
-            for warning in result[1]:
-                flash(str(warning), "warning")
-            flash(_("Data pengaduan diperbarui."), "success")
+        return _intake_page(form, case)
+    if not form.validate_on_submit():
+        return _intake_page(form, case, status=422)
+    result, refusal = run(services.update_intake, case, current_user, form.intake_data(),
+                          expected_version=form.version.data, confirm_duplicate=bool(form.confirm_duplicate.data))
+    if refusal is None:
+        for warning in result[1]:
+            flash(str(warning), "warning")
+        flash(_("Data pengaduan diperbarui."), "success")
+        return redirect(url_for("cases.show", number=case.number))
+    show_refusal(form, refusal)
+    if isinstance(refusal, services.CaseChanged):
+        # What the user typed stays; the form now carries the version they have been shown the changes of.
+        case = _load(number)
+        if not services.may_edit(case, current_user):
             return redirect(url_for("cases.show", number=case.number))
-        duplicates = refusal if isinstance(refusal, services.DuplicateFound) else None
-        show_refusal(form, refusal)
-        status = refusal.status
-        if isinstance(refusal, Conflict) and duplicates is None:  # changed meanwhile: the form is stale
-            return redirect(url_for("cases.show", number=number))
-    else:
-        status = 422
-    return render_template("cases/intake.html", form=form, case=case, duplicates=duplicates), status
+        form.version.data = case.version
+    return _intake_page(form, case, refusal, status=refusal.status)
 
 
 # -- the case page --------------------------------------------------------------------------------------------
 
 
-def _render_case(case, *, full_nik: str | None = None, status: int = 200):
+def _render_case(case, *, status: int = 200):
     allowed = services.allowed_events(case, current_user)
     return render_template(
-        "cases/show.html", case=case, allowed=allowed, full_nik=full_nik, events=timeline(case),
-        details_of=details_of, may_edit=services.may_edit(case, current_user), inline_events=[
-            e for e in allowed if not inputs_of(e)], form_events=[e for e in allowed if inputs_of(e)]), status
+        "cases/show.html", case=case, allowed=allowed, full_nik=take_reveal(case), events=timeline(case),
+        history=services.complainant_history(current_user, case.nik, case.kk_number, exclude_id=case.id),
+        may_edit=services.may_edit(case, current_user),
+        inline_events=[e for e in allowed if not inputs_of(e)], form_events=[e for e in allowed if inputs_of(e)],
+    ), status
 
 
 @bp.get("/<number>")
@@ -158,15 +160,25 @@ def show(number: str):
     return _render_case(_load(number))
 
 
-@bp.post("/<number>/nik")
+@bp.route("/<number>/nik", methods=["GET", "POST"])
 @login_required
 def reveal_nik(number: str):
-    """Show the full NIK once, on purpose, and record that it was seen."""
+    """Show the full NIK once, on purpose, and record that it was seen: POST, then back to the case page, which
+    shows it once. A refresh or a bookmark of this address lands on the case page."""
     case = _load(number)
-    nik, refusal = run(services.reveal_nik, case, current_user)
-    if refusal is not None:
-        abort(refusal.status)
-    return _render_case(case, full_nik=nik)
+    if request.method == "POST":
+        _nik, refusal = run(services.reveal_nik, case, current_user)
+        if refusal is not None:
+            abort(refusal.status)
+        remember_reveal(case)
+    return redirect(url_for("cases.show", number=case.number), 303)
+
+
+def _event_page(form, case, event: str, refusal: ServiceError | None = None, status: int = 200):
+    changed = refusal if isinstance(refusal, services.CaseChanged) else None
+    still_allowed = changed is None or event in services.allowed_events(case, current_user)
+    return render_template("cases/event.html", form=form, case=case, event=event, changed=changed,
+                           still_allowed=still_allowed), status
 
 
 @bp.route("/<number>/events/<event>", methods=["GET", "POST"])
@@ -176,7 +188,7 @@ def event(number: str, event: str):
     if event not in EVENT_FORMS:
         abort(404)
     form = EVENT_FORMS[event]()
-    _prepare_event_form(form, case, event)
+    prepare(form, inputs_of(event), case, current_user, event=event, fresh=request.method == "GET")
     if request.method == "GET":
         if event not in services.allowed_events(case, current_user):
             flash(_("Aksi \u201c%(event)s\u201d tidak tersedia untuk kasus ini sekarang.",
@@ -185,31 +197,19 @@ def event(number: str, event: str):
         form.version.data = case.version
         if "referral_id" in request.args and hasattr(form, "referral_id"):
             form.referral_id.data = request.args["referral_id"]
-        return render_template("cases/event.html", form=form, case=case, event=event)
+        return _event_page(form, case, event)
     if not form.validate_on_submit():
-        return render_template("cases/event.html", form=form, case=case, event=event), 422
+        return _event_page(form, case, event, status=422)
     _result, refusal = run(services.fire, case, event, current_user, expected_version=form.version.data,
-                     **form.inputs())
+                           **form.inputs())
     if refusal is None:
         flash(_("%(event)s: berhasil.", event=EVENT_LABELS[event]), "success")
         return redirect(url_for("cases.show", number=case.number))
     show_refusal(form, refusal)
-    if isinstance(refusal, Conflict) or not inputs_of(event):
-        return redirect(url_for("cases.show", number=number))
     case = _load(number)
-    _prepare_event_form(form, case, event)
-    return render_template("cases/event.html", form=form, case=case, event=event), refusal.status
-
-
-def _prepare_event_form(form: EventForm, case, event: str) -> None:
-    if event == "refer":
-        form.agency_id.choices = [("", "—")] + [(str(a.id), a.name) for a in agencies_serving(case.village_code)]
-    if event == "revoke_referral":
-        form.referral_id.choices = [(str(r.id), f"{r.agency.name}: {r.service}") for r in case.referrals
-                                    if r.is_open]
-    if event == "close":
-        early = case.state in (State.REGISTERED, State.SUBMITTED)
-        allowed = {Outcome.WITHDRAWN} if current_user.role == Role.OFFICER else (
-            {Outcome.DUPLICATE, Outcome.WITHDRAWN} if early else None)
-        if allowed is not None:
-            form.outcome.choices = [c for c in form.outcome.choices if c[0] in allowed]
+    if isinstance(refusal, services.CaseChanged):
+        form.version.data = case.version  # what the user typed stays, to send again having seen the changes
+    elif not inputs_of(event):
+        return redirect(url_for("cases.show", number=number))
+    prepare(form, inputs_of(event), case, current_user, event=event)
+    return _event_page(form, case, event, refusal, refusal.status)

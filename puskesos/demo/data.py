@@ -292,6 +292,14 @@ DECLINE_REASONS = {
     "housing": "Bukti kepemilikan tanah belum ada; belum memenuhi syarat program RTLH.",
 }
 
+FAILURE_REASONS = {
+    "bpjs_kesehatan": "Kuota PBI-JK daerah tahun ini sudah penuh; diusulkan kembali pada pemutakhiran berikutnya.",
+    "disdukcapil": "Pengadu tidak datang ke kantor untuk perekaman biometrik setelah tiga kali dijadwalkan.",
+    "education": "Anak sudah tidak bersekolah sejak semester lalu; PIP tidak dapat dicairkan.",
+    "baznas": "Alamat pengadu tidak ditemukan saat verifikasi lapangan; bantuan tidak dapat diserahkan.",
+    "housing": "Rumah berdiri di lahan sengketa; bantuan RTLH tidak dapat dibangun.",
+}
+
 SERVICES_GIVEN = {
     "bpjs_kesehatan": "Kepesertaan PBI-JK aktif; kartu KIS digital sudah dapat digunakan di puskesmas.",
     "disdukcapil": "Dokumen kependudukan diterbitkan dan diserahkan langsung kepada pengadu.",

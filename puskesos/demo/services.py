@@ -4,8 +4,14 @@ Everything is made by the real services (`create_user`, `create_agency`,
 `cases.services.register`, `update_intake` and `fire`) acting as the user who
 would do it, so the case numbers, due dates, referrals and the audit chain are
 exactly what the application itself would have produced. A fixed seed makes the
-data set the same on every machine. Timestamps are real: the cases are created
-today, and none is overdue until the days pass.
+data set the same on every machine.
+
+The cases live through the last weeks: each road is laid out in time (registered
+some days ago, a step every few hours or days, in office hours), and all steps of
+all cases run in time order with the clock moved to each step's moment
+(`timeutil.clock_at`). So due dates, "days in this step", audit times and the
+overdue cases (some in every kind of step) are what the services wrote then, and
+the audit log's times rise with its sequence numbers.
 
 Demo data never goes into a database that holds anything else: loading refuses
 when there are accounts other than the demo ones, agencies other than the demo
@@ -16,6 +22,7 @@ which is also how a second run knows there is nothing to do.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import random
 import time
 from collections import Counter
@@ -34,7 +41,7 @@ from puskesos.cases import services as cases
 from puskesos.cases.models import Case, Category, DtksStatus, Outcome, Urgency
 from puskesos.cases.workflow import State
 from puskesos.core.errors import ServiceError
-from puskesos.core.timeutil import today
+from puskesos.core.timeutil import WIB, clock_at, today, utcnow
 from puskesos.demo import data
 from puskesos.extensions import db
 from puskesos.referrals.models import Agency, AgencyKind, Referral, ReferralStatus
@@ -147,7 +154,8 @@ SCENARIOS: tuple[tuple[str, int, tuple[str, ...]], ...] = (
     ("referred", 11, (*_ASSESSED, "refer")),
     ("referred_twice", 3, (*_ASSESSED, "refer", "refer2")),
     ("in_service", 9, (*_ASSESSED, "refer", "accept")),
-    ("in_service_served", 3, (*_ASSESSED, "refer", "accept", "report")),
+    ("answered", 3, (*_ASSESSED, "refer", "accept", "report")),
+    ("answered_failed", 2, (*_ASSESSED, "refer", "accept", "fail")),
     ("in_service_two", 2, (*_ASSESSED, "refer2", "refer", "accept", "report", "accept")),
     ("resolved", 10, (*_ASSESSED, "refer", "accept", "report", "close_resolved")),
     ("resolved_after_decline", 2, (*_ASSESSED, "refer", "refer2", "decline", "accept", "report", "close_resolved")),
@@ -155,6 +163,9 @@ SCENARIOS: tuple[tuple[str, int, tuple[str, ...]], ...] = (
     ("unreachable", 3, (*_ASSESSED, "close_unreachable")),
 )
 MIN_COUNT = 30  # below this the roads cannot all be taken and every state shown
+OVERDUE_SHARE = 0.3  # of the cases whose road ends open: their last step lies far enough back to be overdue
+HISTORY_DAYS = 45  # the oldest complaint is about this old
+ACCOUNTS_AGE_DAYS = 90  # older than any road (its lag and its steps)
 
 
 def plan(count: int, rng: random.Random) -> list[str]:
@@ -245,24 +256,37 @@ def load(count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED,
         raise DemoRefused("demo data already loaded")
     rng = random.Random(seed)
     scenarios = plan(count, rng)
-    cast = _create_accounts()
+    with clock_at(utcnow() - dt.timedelta(days=ACCOUNTS_AGE_DAYS)):  # the office was set up before any case
+        cast = _create_accounts()
     db.session.commit()
 
     script = _Script(rng, cast)
     result = LoadResult()
+    roads = [script.lay_out(name) for name in scenarios]
+    # Every step of every road, in time order: what happened first is written first.
+    queue = [(road.times[0], n, 0) for n, road in enumerate(roads)]
+    heapq.heapify(queue)
+    done = 0
     try:
-        for n, name in enumerate(scenarios, start=1):
-            case = script.run(name)
-            result.states[case.state] += 1
-            if case.outcome:
-                result.outcomes[case.outcome] += 1
-            if n % BATCH_SIZE == 0:
+        while queue:
+            moment, n, index = heapq.heappop(queue)
+            road = roads[n]
+            with clock_at(moment):
+                script.take(road, index)
+            if index + 1 < len(road.times):
+                heapq.heappush(queue, (road.times[index + 1], n, index + 1))
+                continue
+            done += 1
+            result.states[road.case.state] += 1
+            if road.case.outcome:
+                result.outcomes[road.case.outcome] += 1
+            if done % BATCH_SIZE == 0:
                 db.session.commit()
             if progress is not None:
                 progress(1)
     except ServiceError as exc:
         db.session.rollback()
-        raise DemoFailed(f"case {n} ({name}): {exc.message} {exc.errors or ''}".strip()) from exc
+        raise DemoFailed(f"case {n + 1} ({roads[n].scenario}): {exc.message} {exc.errors or ''}".strip()) from exc
     result.cases = len(scenarios)
     result.warnings = script.warnings
     audit(MARKER, actor=None, actor_name="cli", region_code=REGENCY,
@@ -308,6 +332,23 @@ class _Open:
     """An earlier case still open at the end of its road: what a duplicate registration repeats."""
     number: str
     intake: dict
+
+
+@dataclass
+class _Road:
+    """One case's way through the workflow, laid out in time: registration, then each step."""
+    scenario: str
+    steps: tuple[str, ...]
+    times: list[dt.datetime]
+    officer: User | None = None
+    caseworker: User | None = None
+    intake: dict | None = None
+    original: _Open | None = None
+    case: Case | None = None
+
+
+CLOSING_STEPS = {"resolve", "withdraw", "cw_withdraw", "close_duplicate", "close_resolved", "close_unreachable",
+                 "close_not_eligible"}
 
 
 class _Script:
@@ -458,32 +499,78 @@ class _Script:
 
     # -- the road ---------------------------------------------------------------------------------------------
 
-    def run(self, scenario: str) -> Case:
+    # -- time ------------------------------------------------------------------------------------------------
+
+    def _office_hours(self, moment: dt.datetime) -> dt.datetime:
+        """The next moment an office is open (Monday to Friday, 08:00 to 16:00 WIB), naive UTC."""
+        local = moment.replace(tzinfo=dt.UTC).astimezone(WIB)
+        while local.weekday() >= 5 or local.hour >= 16 or local.hour < 8:
+            if local.hour >= 16 or local.weekday() >= 5:
+                local = (local + dt.timedelta(days=1)).replace(hour=8, minute=0)
+            else:
+                local = local.replace(hour=8, minute=0)
+            local += dt.timedelta(minutes=self.rng.randint(0, 90))
+        return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def _times(self, steps: tuple[str, ...], now: dt.datetime) -> list[dt.datetime]:
+        """When the case was registered and when each step was taken. A road that ends open ends recently,
+        or (OVERDUE_SHARE of them) long enough ago for its step to be overdue."""
+        r = self.rng
+        ends_open = not steps or steps[-1] not in CLOSING_STEPS
+        if ends_open and r.random() < OVERDUE_SHARE:
+            lag = r.uniform(8, 30)
+        elif ends_open:
+            lag = r.uniform(0, 1.2)
+        else:
+            lag = r.uniform(0, HISTORY_DAYS - 15)
+        gaps = [r.uniform(0.05, 2.5) for _ in steps]
+        moment = self._office_hours(now - dt.timedelta(days=lag + sum(gaps)))
+        times = [min(moment, now)]
+        for gap in gaps:
+            moment = self._office_hours(times[-1] + dt.timedelta(days=gap))
+            times.append(min(moment, now))
+        return times
+
+    # -- the road ---------------------------------------------------------------------------------------------
+
+    def lay_out(self, scenario: str) -> _Road:
         steps = next(s for name, _w, s in SCENARIOS if name == scenario)
         r = self.rng
-        original = None
-        if scenario == "duplicate" and self.open:
-            original = r.choice(self.open)
-            intake = dict(original.intake)
-        else:
-            if scenario == "duplicate":  # nothing open to repeat: the complainant withdraws instead
-                steps = ("submit", "cw_withdraw")
-            category = self._weighted(CATEGORY_WEIGHTS)
-            village = self._weighted({VILLAGES[0]: 45, VILLAGES[1]: 30, VILLAGES[2]: 25})
-            intake = self._intake(village, category, with_kk=False if "info_kk" in steps else None)
-        officer = self.cast.officers[intake["village_code"]]
-        caseworker = r.choice((self.cast.caseworkers[0], self.cast.caseworkers[0], self.cast.caseworkers[1]))
+        now = utcnow()
+        road = _Road(scenario, steps, [])
+        road.caseworker = r.choice((self.cast.caseworkers[0], self.cast.caseworkers[0], self.cast.caseworkers[1]))
+        if scenario == "duplicate":
+            # Repeats a complaint still open: chosen when it is registered, at the end, when all others are done.
+            road.times = [now - dt.timedelta(minutes=30) + dt.timedelta(seconds=i) for i in range(len(steps) + 1)]
+            return road
+        category = self._weighted(CATEGORY_WEIGHTS)
+        village = self._weighted({VILLAGES[0]: 45, VILLAGES[1]: 30, VILLAGES[2]: 25})
+        road.intake = self._intake(village, category, with_kk=False if "info_kk" in steps else None)
+        road.officer = self.cast.officers[village]
+        road.times = self._times(steps, now)
+        return road
 
-        case, warnings = cases.register(officer, intake, confirm_duplicate=original is not None)
-        self.warnings += len(warnings)
-        # register() leaves the State enum itself in case.state, which CaseFlow's state machine does not
-        # recognise (transitions takes an Enum initial state by its name); read back the stored string.
-        db.session.expire(case, ["state"])
-        for step in steps:
-            self._step(step, case, intake, officer, caseworker, original)
-        if case.state != State.CLOSED:
-            self.open.append(_Open(case.number, intake))
-        return case
+    def take(self, road: _Road, index: int) -> None:
+        """Registration (index 0) or step `index` of the road, at the moment the clock now says."""
+        if index == 0:
+            if road.scenario == "duplicate":
+                if self.open:
+                    road.original = self.rng.choice(self.open)
+                    road.intake = dict(road.original.intake)
+                else:  # nothing open to repeat: the complainant withdraws instead
+                    road.steps = ("submit", "cw_withdraw")
+                    road.intake = self._intake(VILLAGES[0], self._weighted(CATEGORY_WEIGHTS))
+                road.officer = self.cast.officers[road.intake["village_code"]]
+            case, warnings = cases.register(road.officer, road.intake, confirm_duplicate=road.original is not None)
+            self.warnings += len(warnings)
+            # register() leaves the State enum itself in case.state, which CaseFlow's state machine does not
+            # recognise (transitions takes an Enum initial state by its name); read back the stored string.
+            db.session.expire(case, ["state"])
+            road.case = case
+        else:
+            self._step(road.steps[index - 1], road.case, road.intake, road.officer, road.caseworker, road.original)
+        if index == len(road.steps) and road.case.state != State.CLOSED:
+            self.open.append(_Open(road.case.number, road.intake))
 
     def _agency(self, case: Case, secondary: bool = False) -> Agency:
         table = SECONDARY_AGENCY if secondary else PRIMARY_AGENCY
@@ -544,7 +631,11 @@ class _Script:
         elif step == "report":
             referral = self._referral(case, ReferralStatus.ACCEPTED)
             fire(case, "report_service", self.cast.agency_users[referral.agency_id], referral_id=referral.id,
-                 service_given=data.SERVICES_GIVEN[self.agency_kind[referral.agency_id]], delivered_on=self.today)
+                 service_given=data.SERVICES_GIVEN[self.agency_kind[referral.agency_id]], delivered_on=today())
+        elif step == "fail":
+            referral = self._referral(case, ReferralStatus.ACCEPTED)
+            fire(case, "report_failure", self.cast.agency_users[referral.agency_id], referral_id=referral.id,
+                 reason=data.FAILURE_REASONS[self.agency_kind[referral.agency_id]])
         elif step == "revoke":
             referral = self._referral(case, ReferralStatus.PENDING, last=True)
             fire(case, "revoke_referral", caseworker, referral_id=referral.id, reason=r.choice(data.REVOKE_REASONS))

@@ -5,7 +5,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField
 from wtforms.validators import Optional
 
+from puskesos.core.inputs import form_class
 from puskesos.referrals.models import AGENCY_KIND_LABELS
+from puskesos.referrals.workflow import REFERRAL_ID, TABLE
 from puskesos.web.validators import MaxLength, Required
 
 
@@ -17,3 +19,15 @@ class AgencyForm(FlaskForm):
     contact = StringField(_l("Kontak"), validators=[Optional(), MaxLength(200)])
     active = BooleanField(_l("Aktif menerima rujukan"), default=True)
     submit = SubmitField(_l("Simpan"))
+
+
+def _answer_forms() -> dict[str, type]:
+    """One form per agency event; the page's URL names the referral, so the form does not ask for it."""
+    from puskesos.cases.forms import EventForm
+
+    return {step.event: form_class(f"Answer{step.event.title().replace('_', '')}Form",
+                                   [spec for spec in step.inputs if spec is not REFERRAL_ID], EventForm)
+            for step in TABLE if step.role == "agency"}
+
+
+ANSWER_FORMS = _answer_forms()

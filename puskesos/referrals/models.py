@@ -41,16 +41,20 @@ class ReferralStatus(StrEnum):
     ACCEPTED = "accepted"
     DECLINED = "declined"
     COMPLETED = "completed"
+    FAILED = "failed"
     REVOKED = "revoked"
 
 
 OPEN_REFERRAL_STATUSES = (ReferralStatus.PENDING, ReferralStatus.ACCEPTED)
+# The agency answered for good: the case is `answered` once no referral is open and one of these exists.
+ANSWERED_REFERRAL_STATUSES = (ReferralStatus.COMPLETED, ReferralStatus.FAILED)
 
 REFERRAL_STATUS_LABELS = {
     ReferralStatus.PENDING: _l("Menunggu jawaban"),
     ReferralStatus.ACCEPTED: _l("Diterima, dalam layanan"),
     ReferralStatus.DECLINED: _l("Ditolak"),
     ReferralStatus.COMPLETED: _l("Selesai dilayani"),
+    ReferralStatus.FAILED: _l("Tidak dapat dilayani"),
     ReferralStatus.REVOKED: _l("Dibatalkan"),
 }
 
@@ -96,6 +100,7 @@ class Referral(db.Model):
     service_given: Mapped[str | None] = mapped_column(Text)
     delivered_on: Mapped[dt.date | None] = mapped_column(Date)
     revoke_reason: Mapped[str | None] = mapped_column(Text)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
 
     agency = relationship("Agency", lazy="joined")
     case = relationship("Case", back_populates="referrals")

@@ -1,4 +1,6 @@
-"""Agencies (admin-managed) and reading referrals; referral answers are workflow events (cases.services.fire)."""
+"""Agencies (admin-managed), reading referrals, and the referral's life: created by `refer`, answered by the
+agency or withdrawn by Dinsos through the referral table. Every referral event enters through
+`cases.services.fire`, which checks the case's version, writes the audit event and keeps the case in step."""
 
 from __future__ import annotations
 
@@ -9,10 +11,15 @@ from puskesos.accounts.jurisdiction import referral_filter
 from puskesos.accounts.models import User
 from puskesos.accounts.roles import Role
 from puskesos.audit.chain import append as audit
-from puskesos.core.errors import Forbidden, NotFound, ValidationFailed
+from puskesos.core.errors import Forbidden, NotFound, ValidationFailed, WorkflowRefused
+from puskesos.core.ids import parse_id
+from puskesos.core.inputs import validate
+from puskesos.core.timeutil import today
 from puskesos.extensions import db
-from puskesos.referrals.models import Agency, AgencyKind, Referral
+from puskesos.referrals.models import REFERRAL_STATUS_LABELS, Agency, AgencyKind, Referral, ReferralStatus
+from puskesos.referrals.workflow import ReferralFlow, deadline_days, offered, step_of
 from puskesos.regions.models import Region
+from puskesos.workdays.services import add_working_days
 
 
 def _check(name: str, kind: str, region_code: str, errors: dict, agency_id: int | None = None) -> Region | None:
@@ -108,3 +115,62 @@ def agencies_in_area(user: User) -> list[Agency]:
     ancestors = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
     query = select(Agency).where(or_(Agency.region_code.in_(ancestors), Agency.region_code.like(code + ".%")))
     return list(db.session.execute(query.order_by(Agency.name)).scalars())
+
+
+# -- the referral's life (called by cases.services.fire, which owns the case's transaction and audit event) ----
+
+
+def set_due(referral: Referral) -> None:
+    """A referral's own clock: its current status's deadline from today, none once it is answered for good."""
+    days = deadline_days(referral.status)
+    referral.due_on = add_working_days(today(), days).day if days else None
+
+
+def referrable_agency(case, agency_id) -> Agency:
+    """The agency a case may be referred to now: active, serving the case's village, no referral open there."""
+    agency = db.session.get(Agency, parse_id(agency_id) or 0)
+    if agency is None or not agency.active or not agency.serves(case.village_code):
+        raise WorkflowRefused(_l("Pilih instansi aktif yang melayani wilayah kasus ini."),
+                              {"agency_id": [_l("Pilih instansi aktif yang melayani wilayah kasus ini.")]})
+    if any(r.agency_id == agency.id and r.is_open for r in case.referrals):
+        raise WorkflowRefused(_l("Masih ada rujukan terbuka ke instansi ini."),
+                              {"agency_id": [_l("Masih ada rujukan terbuka ke instansi ini.")]})
+    return agency
+
+
+def create_referral(case, actor: User, values: dict) -> Referral:
+    agency: Agency = values["agency"]
+    referral = Referral(case=case, agency_id=agency.id, agency=agency, service=values["service"],
+                        reason=values["reason"], consent=values["consent"], created_by_id=actor.id,
+                        status=ReferralStatus.PENDING.value)
+    db.session.add(referral)
+    set_due(referral)
+    return referral
+
+
+def answer(case, event: str, actor: User, raw: dict) -> tuple[Referral, dict]:
+    """Fire a referral event of the referral table on one referral of `case`; returns it and the audit details.
+
+    Refusals, in the order a user can act on them: a role that never fires this event, a referral that is not
+    this case's (or not this agency's: the same answer, so ids cannot be probed), a status the event does not
+    start from, then the inputs.
+    """
+    step = step_of(event)
+    if actor.role != step.role:
+        raise WorkflowRefused(_l("Peran Anda tidak dapat melakukan aksi ini."))
+    referral_id = parse_id(raw.get("referral_id"))
+    referral = next((r for r in case.referrals if r.id == referral_id), None)
+    if referral is None or (actor.role == Role.AGENCY and referral.agency_id != actor.agency_id):
+        message = _l("Rujukan tidak ditemukan pada kasus ini.")
+        raise WorkflowRefused(message, {"referral_id": [message]})
+    if event not in offered(referral, actor):
+        message = _l("Aksi ini tidak tersedia untuk rujukan berstatus \u201c%(status)s\u201d.",
+                     status=REFERRAL_STATUS_LABELS[ReferralStatus(referral.status)])
+        raise WorkflowRefused(message, {"referral_id": [message]})
+    values, errors = validate(step.inputs, raw, skip=("referral_id",))
+    if errors:
+        raise WorkflowRefused(_l("Periksa kembali isian yang ditandai."), errors)
+    flow = ReferralFlow(referral, actor, values)
+    flow.trigger(event)
+    set_due(referral)
+    return referral, flow.audit_details

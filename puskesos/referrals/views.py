@@ -8,26 +8,26 @@ from flask_login import current_user, login_required
 from sqlalchemy import func
 from sqlalchemy.orm import joinedload
 
+from puskesos.accounts.jurisdiction import AGENCY_ACCESS
 from puskesos.accounts.roles import Role
 from puskesos.cases import services as case_services
-from puskesos.cases.forms import AcceptForm, DeclineForm, ServiceReportForm
+from puskesos.cases.forms import prepare
 from puskesos.cases.workflow import EVENT_LABELS
-from puskesos.core.errors import Conflict, ServiceError
+from puskesos.core.errors import ServiceError
 from puskesos.core.ids import parse_id
 from puskesos.core.pagination import newest_first
 from puskesos.extensions import db
 from puskesos.referrals import services
-from puskesos.referrals.forms import AgencyForm
+from puskesos.referrals.forms import ANSWER_FORMS, AgencyForm
 from puskesos.referrals.models import Agency, Referral, ReferralStatus
+from puskesos.referrals.workflow import offered as offered_events
+from puskesos.referrals.workflow import step_of
 from puskesos.web.access import require_role
 from puskesos.web.forms import run, show_refusal
+from puskesos.web.reveal import remember_reveal, take_reveal
 from puskesos.web.templating import prime_region_names
 
 bp = Blueprint("referrals", __name__)
-
-# Which answers a referral can take in each of its own statuses.
-OFFERED_BY_STATUS = {ReferralStatus.PENDING: ("accept", "decline"), ReferralStatus.ACCEPTED: ("report_service",)}
-ANSWER_FORMS = {"accept": AcceptForm, "decline": DeclineForm, "report_service": ServiceReportForm}
 
 
 @bp.get("/referrals")
@@ -44,7 +44,7 @@ def inbox():
         services.referral_query(current_user).with_only_columns(Referral.status, func.count())
         .order_by(None).group_by(Referral.status)).all())
     return render_template("referrals/inbox.html", referrals=page.rows, status=status, counts=counts,
-                           statuses=list(ReferralStatus), next_before=page.next_before)
+                           statuses=[s for s in ReferralStatus if s in AGENCY_ACCESS], next_before=page.next_before)
 
 
 def _load(referral_id: int) -> Referral:
@@ -59,16 +59,16 @@ def _forms(referral: Referral) -> dict:
     forms = {}
     for event, form_class in ANSWER_FORMS.items():
         form = form_class(formdata=None, version=referral.case.version)
-        form.referral_id.data = str(referral.id)
+        prepare(form, step_of(event).inputs, referral.case, current_user, fresh=True)
         forms[event] = form
     return forms
 
 
-def _render(referral: Referral, forms: dict | None = None, full_nik: str | None = None, status: int = 200):
-    allowed = case_services.allowed_events(referral.case, current_user)
-    offered = [e for e in OFFERED_BY_STATUS.get(referral.status, ()) if e in allowed]
+def _render(referral: Referral, forms: dict | None = None, changed=None, status: int = 200):
+    offered = [e for e in offered_events(referral, current_user) if e in ANSWER_FORMS]
     return render_template("referrals/show.html", referral=referral, case=referral.case, offered=offered,
-                           forms=forms or _forms(referral), full_nik=full_nik), status
+                           forms=forms or _forms(referral), full_nik=take_reveal(referral.case),
+                           changed=changed), status
 
 
 @bp.get("/referrals/<id:referral_id>")
@@ -77,14 +77,17 @@ def show(referral_id: int):
     return _render(_load(referral_id))
 
 
-@bp.post("/referrals/<id:referral_id>/nik")
+@bp.route("/referrals/<id:referral_id>/nik", methods=["GET", "POST"])
 @login_required
 def reveal_nik(referral_id: int):
+    """POST → redirect → GET, as on the case page: a refresh or a bookmark never meets a 405."""
     referral = _load(referral_id)
-    nik, refusal = run(case_services.reveal_nik, referral.case, current_user)
-    if refusal is not None:
-        abort(refusal.status)
-    return _render(referral, full_nik=nik)
+    if request.method == "POST":
+        _nik, refusal = run(case_services.reveal_nik, referral.case, current_user)
+        if refusal is not None:
+            abort(refusal.status)
+        remember_reveal(referral.case)
+    return redirect(url_for("referrals.show", referral_id=referral.id), 303)
 
 
 @bp.post("/referrals/<id:referral_id>/<event>")
@@ -94,23 +97,24 @@ def answer(referral_id: int, event: str):
     if event not in ANSWER_FORMS:
         abort(404)
     form = ANSWER_FORMS[event]()
-    form.referral_id.data = str(referral.id)  # the URL names the referral; a form cannot redirect the answer
     forms = _forms(referral)
     forms[event] = form
     if not form.validate_on_submit():
         return _render(referral, forms, status=422)
-    inputs = form.inputs()
+    # The URL names the referral; a form cannot redirect the answer to another one.
     _result, refusal = run(case_services.fire, referral.case, event, current_user, expected_version=form.version.data,
-                     **inputs)
+                           referral_id=referral.id, **form.inputs())
     if refusal is None:
         flash(_("%(event)s: berhasil.", event=EVENT_LABELS[event]), "success")
         if event == "decline":  # a declined referral is no longer the agency's to open
             return redirect(url_for("referrals.inbox"))
         return redirect(url_for("referrals.show", referral_id=referral_id))
     show_refusal(form, refusal)
-    if isinstance(refusal, Conflict):
-        return redirect(url_for("referrals.show", referral_id=referral_id))
-    return _render(_load(referral_id), forms, status=refusal.status)
+    referral = _load(referral_id)
+    changed = refusal if isinstance(refusal, case_services.CaseChanged) else None
+    if changed is not None:
+        form.version.data = referral.case.version  # what the agency typed stays, to send again
+    return _render(referral, forms, changed=changed, status=refusal.status)
 
 
 # -- admin: agencies ------------------------------------------------------------------------------------------

@@ -26,7 +26,10 @@ def run(service: Callable[..., T], /, *args, **kwargs) -> tuple[T | None, Servic
 
 
 def show_refusal(form: FlaskForm | None, refusal: ServiceError) -> None:
-    """Put per-field messages on the form's fields and the general message in a flash."""
+    """Put per-field messages on the form's fields and the general message in a flash. A case changed
+    meanwhile is shown beside the form that keeps what the user typed (see `changed_meanwhile`), not flashed."""
+    if getattr(refusal, "changes", None) is not None and form is not None:
+        return
     leftover = []
     for name, messages in refusal.errors.items():
         field = getattr(form, name, None) if form is not None and name else None

@@ -6,11 +6,11 @@ import datetime as dt
 
 from flask import Flask, g, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from puskesos.accounts.roles import ROLE_LABELS, Role
-from puskesos.cases.models import CATEGORY_LABELS, DTKS_LABELS, OUTCOME_LABELS, URGENCY_LABELS
+from puskesos.audit.present import action_label, describe
+from puskesos.cases.vocabulary import CATEGORY_LABELS, DTKS_LABELS, OUTCOME_LABELS, URGENCY_LABELS
 from puskesos.cases.workflow import EVENT_LABELS, STATE_LABELS
 from puskesos.core.timeutil import today
 from puskesos.referrals.models import AGENCY_KIND_LABELS, REFERRAL_STATUS_LABELS
@@ -26,29 +26,6 @@ def _label(table):
                 return label
         return value
     return lookup
-
-
-ACTION_LABELS = {
-    "case.created": _l("Pengaduan didaftarkan"),
-    "case.updated": _l("Data pengaduan diubah"),
-    "pii.viewed": _l("NIK lengkap dilihat"),
-    "auth.login": _l("Masuk"),
-    "auth.login_failed": _l("Gagal masuk"),
-    "user.created": _l("Akun dibuat"),
-    "user.updated": _l("Akun diubah"),
-    "user.deactivated": _l("Akun dinonaktifkan"),
-    "agency.created": _l("Instansi dibuat"),
-    "agency.updated": _l("Instansi diubah"),
-    "demo.loaded": _l("Data demo dimuat"),
-}
-
-
-def action_label(action: str) -> str:
-    """`case.refer` → the event's label; other actions from their own table."""
-    event = action.split(".", 1)[-1]
-    if action.startswith(("case.", "referral.")) and event in EVENT_LABELS:
-        return EVENT_LABELS[event]
-    return ACTION_LABELS.get(action, action)
 
 
 def fmt_date(value: dt.date | None, style: str = "d MMMM yyyy") -> str:
@@ -114,7 +91,7 @@ def register(app: Flask) -> None:
         region=region_name,
         village=village_short,
     )
-    app.jinja_env.globals.update(url_with=url_with, Role=Role, today=today)
+    app.jinja_env.globals.update(url_with=url_with, Role=Role, today=today, describe=describe)
 
     @app.context_processor
     def page_context() -> dict:

@@ -66,6 +66,7 @@ EVENT_CASE = {
     "accept": "referred",
     "decline": "referred",
     "report_service": "in_service",
+    "report_failure": "in_service",
     "close": "assessed",
     "reopen": "closed",
 }
@@ -76,6 +77,7 @@ CASE_ROUTES = (
     ("GET", "/edit", "registered"),
     ("POST", "/edit", "registered"),
     ("POST", "/nik", "referred"),
+    ("GET", "/nik", "referred"),
     *(("GET", f"/events/{event}", EVENT_CASE[event]) for event in EVENTS),
     *(("POST", f"/events/{event}", EVENT_CASE[event]) for event in EVENTS),
 )
@@ -86,6 +88,8 @@ REFERRAL_ROUTES = (
     ("POST", "/accept", "pending"),
     ("POST", "/decline", "pending"),
     ("POST", "/report_service", "accepted"),
+    ("POST", "/report_failure", "accepted"),
+    ("GET", "/nik", "pending"),
 )
 
 

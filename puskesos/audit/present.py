@@ -1,0 +1,186 @@
+"""Audit events in words: the action's label and each detail as "label: value" in the page's language.
+
+The labels are the ones the forms show: intake fields from `INTAKE`, an event's inputs from its row of the
+workflow tables, so the log, the timeline and the forms can never name a field differently. Personal data is
+masked (a NIK and a family card number are masked before they are written; a phone number is cut here).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from flask_babel import format_date
+from flask_babel import lazy_gettext as _l
+
+from puskesos.accounts.roles import ROLE_LABELS
+from puskesos.audit.services import details_of
+from puskesos.cases.intake import INTAKE_BY_NAME
+from puskesos.cases.vocabulary import OUTCOME_LABELS
+from puskesos.cases.workflow import EVENT_LABELS, EVENTS, REFERRAL_EVENTS, STATE_LABELS, inputs_of
+from puskesos.core.inputs import Input
+from puskesos.referrals.models import AGENCY_KIND_LABELS, REFERRAL_STATUS_LABELS
+
+OTHER_ACTIONS = {
+    "case.created": _l("Pengaduan didaftarkan"),
+    "case.updated": _l("Data pengaduan diubah"),
+    "pii.viewed": _l("NIK lengkap dilihat"),
+    "auth.login": _l("Masuk"),
+    "auth.login_failed": _l("Gagal masuk"),
+    "auth.token_revoked": _l("Token API dicabut"),
+    "auth.tokens_revoked": _l("Semua token API akun dicabut"),
+    "user.created": _l("Akun dibuat"),
+    "user.updated": _l("Akun diubah"),
+    "user.deactivated": _l("Akun dinonaktifkan"),
+    "user.password_changed": _l("Kata sandi diganti oleh pemiliknya"),
+    "agency.created": _l("Instansi dibuat"),
+    "agency.updated": _l("Instansi diubah"),
+    "demo.loaded": _l("Data demo dimuat"),
+}
+
+
+def action_code(event: str) -> str:
+    return f"referral.{event}" if event in REFERRAL_EVENTS else f"case.{event}"
+
+
+ACTION_LABELS = {"case.created": OTHER_ACTIONS["case.created"], "case.updated": OTHER_ACTIONS["case.updated"],
+                 **{action_code(e): EVENT_LABELS[e] for e in EVENTS}, **OTHER_ACTIONS}
+AUTH_PREFIX = "auth."
+
+
+def action_label(action: str):
+    return ACTION_LABELS.get(action, action)
+
+
+def action_choices() -> list[tuple[str, object]]:
+    """Every action the log can hold, by label, for the log's filter."""
+    return list(ACTION_LABELS.items())
+
+
+# Keys that are not inputs of any form: what the services add to an event's details.
+DETAIL_LABELS = {
+    "assignee": _l("Petugas Dinsos"),
+    "agency": _l("Instansi"),
+    "referral_id": _l("Rujukan"),
+    "revoked_referrals": _l("Rujukan yang dibatalkan"),
+    "status": _l("Status rujukan"),
+    "previous_outcome": _l("Hasil sebelumnya"),
+    "duplicate_confirmed": _l("Duplikat dikonfirmasi"),
+    "field": _l("Data yang dilihat"),
+    "channel": _l("Saluran"),
+    "username": _l("Akun"),
+    "full_name": _l("Nama"),
+    "role": _l("Peran"),
+    "region_code": _l("Wilayah"),
+    "agency_id": _l("Instansi"),
+    "active": _l("Aktif"),
+    "password": _l("Kata sandi"),
+    "name": _l("Nama"),
+    "kind": _l("Jenis"),
+    "contact": _l("Kontak"),
+    "count": _l("Jumlah"),
+    "cases": _l("Jumlah kasus"),
+    "reason": _l("Alasan"),
+}
+# Bookkeeping a reader does not need: ids shown by name elsewhere, the transition (shown as "from → to").
+HIDDEN_KEYS = {"from", "to", "state", "user_id", "token_id", "agency_id", "seed", "accounts"}
+LOGIN_FAILURES = {"unknown_user": _l("akun tidak dikenal"), "inactive": _l("akun tidak aktif"),
+                  "bad_password": _l("kata sandi salah")}
+CHANNELS = {"web": _l("Web"), "api": _l("API")}
+YES_NO = {True: _l("Ya"), False: _l("Tidak")}
+
+
+@dataclass
+class Described:
+    label: object
+    transition: tuple | None = None  # (from label, to label) when the case changed state
+    lines: list[tuple[object, str]] = field(default_factory=list)
+
+
+def mask_phone(value: str) -> str:
+    """`+6281277889900` → `+62812…`: enough to tell two numbers apart at a glance, not to call them."""
+    return value[:6] + "…" if len(value) > 6 else value
+
+
+def _format(spec: Input | None, key: str, value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return str(YES_NO[value])
+    if isinstance(value, list):
+        if key == "revoked_referrals":
+            return ", ".join(f"#{v}" for v in value)
+        return ", ".join(_format(spec, key, v) for v in value)
+    if key in ("referral_id",):
+        return f"#{value}"
+    if key in ("outcome", "previous_outcome"):
+        return str(_lookup(OUTCOME_LABELS, value))
+    if key == "status":
+        return str(_lookup(REFERRAL_STATUS_LABELS, value))
+    if key == "role":
+        return str(_lookup(ROLE_LABELS, value))
+    if key == "kind":
+        return str(_lookup(AGENCY_KIND_LABELS, value))
+    if key == "channel":
+        return str(CHANNELS.get(value, value))
+    if key == "field":
+        return str(INTAKE_BY_NAME[value].label) if value in INTAKE_BY_NAME else str(value)
+    if spec is not None:
+        if spec.personal and isinstance(value, str) and "*" not in value:
+            return mask_phone(value)
+        if spec.kind == "date":
+            try:
+                return format_date(dt.date.fromisoformat(str(value)), "d MMMM yyyy")
+            except ValueError:
+                return str(value)
+        if spec.kind == "bool" or (spec.kind in ("choice", "radio", "int") and spec.choices is not None):
+            return str(spec.choice_label(value))
+    return str(value)
+
+
+def _lookup(table: dict, value):
+    for key, label in table.items():
+        if key == value:
+            return label
+    return value
+
+
+def _label(key: str, specs: dict[str, Input]):
+    if key in specs:
+        return specs[key].label
+    if key in INTAKE_BY_NAME:
+        return INTAKE_BY_NAME[key].label
+    return DETAIL_LABELS.get(key)
+
+
+def describe(event) -> Described:
+    """One audit event as a reader sees it."""
+    details = details_of(event)
+    action = event.action
+    specs: dict[str, Input] = {}
+    if action.startswith(("case.", "referral.")) and action.split(".", 1)[1] in EVENTS:
+        specs = {spec.name: spec for spec in inputs_of(action.split(".", 1)[1])}
+    result = Described(action_label(action))
+    if details.get("from") and details.get("to") and details["from"] != details["to"]:
+        result.transition = (_lookup(STATE_LABELS, details["from"]), _lookup(STATE_LABELS, details["to"]))
+    for key, value in details.items():
+        if key in HIDDEN_KEYS:
+            continue
+        if key == "fields" and isinstance(value, dict):  # case.created: what was registered
+            for name, item in value.items():
+                result.lines.append((_label(name, specs) or name, _format(INTAKE_BY_NAME.get(name), name, item)))
+        elif key == "changes" and isinstance(value, dict):  # a field diff
+            for name, pair in value.items():
+                spec = INTAKE_BY_NAME.get(name) if action.startswith("case.") else None
+                old, new = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
+                result.lines.append((_label(name, specs) or name,
+                                     f"{_format(spec, name, old)} → {_format(spec, name, new)}"))
+        elif key == "reason" and action == "auth.login_failed":
+            result.lines.append((DETAIL_LABELS["reason"], str(LOGIN_FAILURES.get(value, value))))
+        elif key == "duplicate_confirmed" and not value:
+            continue
+        else:
+            label = _label(key, specs)
+            if label is not None:
+                result.lines.append((label, _format(specs.get(key) or INTAKE_BY_NAME.get(key), key, value)))
+    return result

@@ -1,0 +1,210 @@
+"""The referral's own life: one declarative table, run by the `transitions` library.
+
+A referral is created by the case event `refer` (its inputs are declared here, with the referral's other
+inputs) and then answered by its agency or withdrawn by Dinsos. Each row names an event, the statuses it
+starts from, where it goes, who may fire it, its inputs, its guards and its effect. Each open status has its
+deadline in working days beside it. The case follows its referrals: `cases.workflow.state_from_referrals`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from transitions import Machine
+
+from puskesos.accounts.roles import Role
+from puskesos.core.inputs import Input
+from puskesos.core.timeutil import today, utcnow
+from puskesos.referrals.models import Referral, ReferralStatus
+
+R = ReferralStatus
+
+# Working days an open referral may stay in each status before it is overdue (config REFERRAL_SLA_DAYS
+# overrides). A status without a deadline is a final one.
+DEADLINES: dict[ReferralStatus, int] = {
+    R.PENDING: 5,  # the agency answers: accept or decline
+    R.ACCEPTED: 14,  # the agency serves, or says it could not
+}
+
+
+def deadline_days(status: str) -> int | None:
+    overrides = current_app.config.get("REFERRAL_SLA_DAYS") or {}
+    return overrides.get(str(status), DEADLINES.get(ReferralStatus(status)))
+
+
+# -- inputs ---------------------------------------------------------------------------------------------------
+
+
+def _agencies_for(case, _user) -> list[tuple[str, str]]:
+    from puskesos.referrals.services import agencies_serving
+
+    return [(str(a.id), a.name) for a in agencies_serving(case.village_code)]
+
+
+def _open_referrals_of(case, _user) -> list[tuple[str, str]]:
+    return [(str(r.id), f"{r.agency.name}: {r.service}") for r in case.referrals if r.is_open]
+
+
+def _recommended(case, _user) -> str:
+    assessment = case.assessment
+    return (assessment.recommended_services or "")[:200] if assessment else ""
+
+
+CONSENT_LABELS = {"written": _l("Tertulis"), "verbal": _l("Lisan")}
+
+# What `refer` asks for (a case event, whose effect creates the referral).
+REQUEST_INPUTS: tuple[Input, ...] = (
+    Input("agency_id", _l("Instansi tujuan"), kind="id", required=True, options=_agencies_for,
+          message=_l("Pilih instansi aktif yang melayani wilayah kasus ini.")),
+    Input("service", _l("Layanan yang diminta"), max_length=200, required=True, initial=_recommended,
+          message=_l("Tuliskan layanan yang diminta."),
+          description=_l("Diisi dari layanan yang direkomendasikan asesmen; ubah bila perlu.")),
+    Input("reason", _l("Alasan rujukan"), kind="textarea", max_length=2000, required=True,
+          message=_l("Tuliskan alasan rujukan.")),
+    Input("consent", _l("Persetujuan pengadu untuk berbagi data dengan instansi"), kind="radio", required=True,
+          choices=lambda: list(CONSENT_LABELS.items()),
+          message=_l("Rujukan memerlukan persetujuan pengadu untuk berbagi data (tertulis atau lisan).")),
+)
+
+REFERRAL_ID = Input("referral_id", _l("Rujukan"), kind="id", required=True, options=_open_referrals_of,
+                    message=_l("Pilih rujukan."))
+DECLINE_REASON = Input("reason", _l("Alasan penolakan"), kind="textarea", max_length=2000, required=True,
+                       message=_l("Alasan wajib diisi."))
+FAILURE_REASON = Input("reason", _l("Mengapa layanan tidak dapat diberikan"), kind="textarea", max_length=2000,
+                       required=True, message=_l("Tuliskan mengapa layanan tidak dapat diberikan."))
+REVOKE_REASON = Input("reason", _l("Alasan pembatalan"), kind="textarea", max_length=2000, required=True,
+                      message=_l("Alasan wajib diisi."))
+SERVICE_GIVEN = Input("service_given", _l("Layanan yang diberikan"), kind="textarea", max_length=2000,
+                      required=True, message=_l("Tuliskan layanan yang sudah diberikan."))
+DELIVERED_ON = Input("delivered_on", _l("Tanggal layanan"), kind="date", required=True, maximum=today,
+                     too_late=_l("Tanggal layanan tidak boleh di masa depan."),
+                     message=_l("Isi tanggal layanan."), initial=lambda _case, _user: today())
+
+
+# -- the table ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    event: str
+    sources: tuple[ReferralStatus, ...]
+    dest: ReferralStatus
+    role: Role
+    inputs: tuple[Input, ...]
+    effect: str
+
+
+AGENCY, CASEWORKER = Role.AGENCY, Role.CASEWORKER
+
+TABLE: tuple[Step, ...] = (
+    Step("accept", (R.PENDING,), R.ACCEPTED, AGENCY, (REFERRAL_ID,), "accept"),
+    Step("decline", (R.PENDING,), R.DECLINED, AGENCY, (REFERRAL_ID, DECLINE_REASON), "decline"),
+    Step("report_service", (R.ACCEPTED,), R.COMPLETED, AGENCY, (REFERRAL_ID, SERVICE_GIVEN, DELIVERED_ON),
+         "complete"),
+    Step("report_failure", (R.ACCEPTED,), R.FAILED, AGENCY, (REFERRAL_ID, FAILURE_REASON), "fail"),
+    Step("revoke_referral", (R.PENDING, R.ACCEPTED), R.REVOKED, CASEWORKER, (REFERRAL_ID, REVOKE_REASON), "revoke"),
+)
+
+EVENTS: tuple[str, ...] = tuple(step.event for step in TABLE)
+
+EVENT_LABELS = {
+    "accept": _l("Terima rujukan"),
+    "decline": _l("Tolak rujukan"),
+    "report_service": _l("Laporkan layanan"),
+    "report_failure": _l("Laporkan tidak dapat dilayani"),
+    "revoke_referral": _l("Batalkan rujukan"),
+}
+
+
+def step_of(event: str) -> Step:
+    return next(step for step in TABLE if step.event == event)
+
+
+class Refused(Exception):
+    """The referral table refuses: `message` says why, `field` names the input at fault."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+class ReferralFlow:
+    """One referral, one actor, one event's cleaned inputs: the model the referral's state machine drives.
+
+    With `dry_run=True` nothing is changed and `may_<event>()` answers "may this user fire this now".
+    """
+
+    def __init__(self, referral: Referral, actor, values: dict | None = None, *, dry_run: bool = False):
+        self.referral = referral
+        self.actor = actor
+        self.values = values or {}
+        self.dry_run = dry_run
+        self.audit_details: dict = {}
+        self.state = ReferralStatus(referral.status).value
+        self.machine = Machine(
+            model=self, states=[s.value for s in ReferralStatus], initial=self.state, auto_transitions=False,
+            send_event=True,
+            transitions=[{
+                "trigger": step.event, "source": [s.value for s in step.sources], "dest": step.dest.value,
+                "conditions": [self._allowed_for(step)], "after": None if dry_run else f"effect_{step.effect}",
+            } for step in TABLE],
+        )
+
+    def _allowed_for(self, step: Step):
+        def allowed(_event) -> bool:
+            if self.actor.role != step.role:
+                return False
+            # An agency answers only its own referrals; Dinsos staff reach the case through their area.
+            return step.role != Role.AGENCY or self.referral.agency_id == self.actor.agency_id
+        return allowed
+
+    # -- effects ----------------------------------------------------------------------------------------------
+
+    def _answered(self) -> None:
+        referral = self.referral
+        referral.status = self.state
+        referral.answered_by_id = self.actor.id
+        referral.answered_at = utcnow()
+        self.audit_details.update(referral_id=referral.id, agency=referral.agency.name, status=self.state)
+
+    def effect_accept(self, _e) -> None:
+        self._answered()
+
+    def effect_decline(self, _e) -> None:
+        self._answered()
+        self.referral.decline_reason = self.audit_details["reason"] = self.values["reason"]
+
+    def effect_complete(self, _e) -> None:
+        self._answered()
+        self.referral.service_given = self.audit_details["service_given"] = self.values["service_given"]
+        self.referral.delivered_on = self.audit_details["delivered_on"] = self.values["delivered_on"]
+
+    def effect_fail(self, _e) -> None:
+        self._answered()
+        self.referral.failure_reason = self.audit_details["reason"] = self.values["reason"]
+
+    def effect_revoke(self, _e) -> None:
+        self._answered()
+        self.referral.revoke_reason = self.audit_details["reason"] = self.values["reason"]
+
+
+def offered(referral: Referral, user) -> list[str]:
+    """The referral events this user may fire on this referral now (the table's dry run)."""
+    flow = ReferralFlow(referral, user, dry_run=True)
+    return [event for event in EVENTS if getattr(flow, f"may_{event}")()]
+
+
+def _check_table() -> None:
+    for step in TABLE:
+        if not callable(getattr(ReferralFlow, f"effect_{step.effect}", None)):
+            raise AssertionError(f"referral row {step.event}: ReferralFlow.effect_{step.effect} is missing")
+        if step.event not in EVENT_LABELS:
+            raise AssertionError(f"referral event {step.event} has no label")
+        if step.inputs[0] is not REFERRAL_ID:
+            raise AssertionError(f"referral event {step.event} must name its referral first")
+
+
+_check_table()
