@@ -2,19 +2,27 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import Optional
 
+from puskesos.audit.present import action_choices
 from puskesos.web.validators import MaxLength
 
 
 class AuditFilterForm(FlaskForm):
+    """The log's filters travel in the query string; no CSRF for a read."""
+
     class Meta:
         csrf = False
 
     case_number = StringField(_l("Nomor kasus"), validators=[Optional(), MaxLength(32)])
-    actor = StringField(_l("Pengguna"), validators=[Optional(), MaxLength(50)])
-    action = StringField(_l("Aksi"), validators=[Optional(), MaxLength(40)],
-                         description=_l("Misalnya case.refer, atau case.* untuk semua aksi kasus."))
+    actor = StringField(_l("Pengguna"), validators=[Optional(), MaxLength(50)],
+                        description=_l("Nama atau nama pengguna."))
+    action = SelectField(_l("Aksi"), choices=[], validate_choice=False)
     since = StringField(_l("Sejak"), validators=[Optional(), MaxLength(10)], render_kw={"type": "date"})
     until = StringField(_l("Sampai"), validators=[Optional(), MaxLength(10)], render_kw={"type": "date"})
+    include_auth = BooleanField(_l("Tampilkan juga kejadian masuk dan token"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.action.choices = [("", _l("Semua aksi")), *action_choices()]

@@ -45,7 +45,6 @@ def action_code(event: str) -> str:
 
 ACTION_LABELS = {"case.created": OTHER_ACTIONS["case.created"], "case.updated": OTHER_ACTIONS["case.updated"],
                  **{action_code(e): EVENT_LABELS[e] for e in EVENTS}, **OTHER_ACTIONS}
-AUTH_PREFIX = "auth."
 
 
 def action_label(action: str):

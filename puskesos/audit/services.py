@@ -6,13 +6,17 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from puskesos.accounts.jurisdiction import audit_filter
+from puskesos.accounts.models import User
 from puskesos.audit.models import AuditEvent
+from puskesos.core.text import LIKE_ESCAPE, contains_pattern
 from puskesos.core.timeutil import WIB
 from puskesos.extensions import db
+
+AUTH_PREFIX = "auth."
 
 
 def timeline(case) -> list[AuditEvent]:
@@ -36,6 +40,7 @@ class AuditFilters:
     action: str | None = None
     since: dt.date | None = None
     until: dt.date | None = None
+    include_auth: bool = True  # sign-ins and tokens; the log page hides them unless asked
 
 
 def _utc_start_of(day: dt.date) -> dt.datetime:
@@ -51,11 +56,16 @@ def log_query(user, filters: AuditFilters):
     if filters.case_number:
         query = query.where(AuditEvent.case_number == filters.case_number.strip().upper())
     if filters.actor:
-        query = query.where(AuditEvent.actor_name == filters.actor.strip())
+        # A username exactly (also one typed at a failed sign-in), or part of a user's full name.
+        who = filters.actor.strip()
+        named = select(User.id).where(User.full_name.ilike(contains_pattern(who), escape=LIKE_ESCAPE))
+        query = query.where(or_(AuditEvent.actor_name == who, AuditEvent.actor_id.in_(named)))
     if filters.action:
         action = filters.action.strip()
         query = query.where(AuditEvent.action.like(action.rstrip("*") + "%") if action.endswith("*")
                             else AuditEvent.action == action)
+    elif not filters.include_auth:
+        query = query.where(AuditEvent.action.not_like(AUTH_PREFIX + "%"))
     if filters.since:
         query = query.where(AuditEvent.created_at >= _utc_start_of(filters.since))
     if filters.until and filters.until < dt.date(9999, 12, 30):

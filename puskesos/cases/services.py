@@ -43,6 +43,7 @@ from puskesos.cases.workflow import (
 from puskesos.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, WorkflowRefused
 from puskesos.core.ids import parse_id
 from puskesos.core.inputs import validate
+from puskesos.core.text import LIKE_ESCAPE, contains_pattern
 from puskesos.core.timeutil import today, utcnow
 from puskesos.extensions import db
 from puskesos.referrals import services as referrals
@@ -413,8 +414,9 @@ def scoped_cases(user, filters: CaseFilters):
         elif q.upper().startswith("SLRT-"):
             query = query.where(Case.number == q.upper())
         else:
-            pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            query = query.where(or_(Case.name.ilike(pattern, escape="\\"), Case.number.like(pattern, escape="\\")))
+            pattern = contains_pattern(q)
+            query = query.where(or_(Case.name.ilike(pattern, escape=LIKE_ESCAPE),
+                                    Case.number.like(pattern, escape=LIKE_ESCAPE)))
     return query
 
 

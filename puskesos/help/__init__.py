@@ -1,0 +1,1 @@
+"""Help pages: the workflow as diagrams drawn from the tables."""
