@@ -122,6 +122,8 @@ def _format(spec: Input | None, key: str, value) -> str:
         return str(_lookup(AGENCY_KIND_LABELS, value))
     if key == "channel":
         return str(CHANNELS.get(value, value))
+    if key in ("village_code", "region_code") and isinstance(value, str):
+        return _region(value)
     if key == "field":
         return str(INTAKE_BY_NAME[value].label) if value in INTAKE_BY_NAME else str(value)
     if spec is not None:
@@ -152,6 +154,22 @@ def _label(key: str, specs: dict[str, Input]):
     return DETAIL_LABELS.get(key)
 
 
+def _order(specs: dict[str, Input]):
+    """Details in the order the user filled them in: the event's inputs, then the intake form's, then the rest."""
+    known = [*specs, *INTAKE_BY_NAME, *DETAIL_LABELS]
+
+    def key(item):
+        name = item[0]
+        return known.index(name) if name in known else len(known)
+    return key
+
+
+def _region(code) -> str:
+    from puskesos.web.templating import village_short
+
+    return village_short(code) or str(code)
+
+
 def describe(event) -> Described:
     """One audit event as a reader sees it."""
     details = details_of(event)
@@ -162,11 +180,11 @@ def describe(event) -> Described:
     result = Described(action_label(action))
     if details.get("from") and details.get("to") and details["from"] != details["to"]:
         result.transition = (_lookup(STATE_LABELS, details["from"]), _lookup(STATE_LABELS, details["to"]))
-    for key, value in details.items():
+    for key, value in sorted(details.items(), key=_order(specs)):
         if key in HIDDEN_KEYS:
             continue
         if key == "fields" and isinstance(value, dict):  # case.created: what was registered
-            for name, item in value.items():
+            for name, item in sorted(value.items(), key=_order({})):
                 result.lines.append((_label(name, specs) or name, _format(INTAKE_BY_NAME.get(name), name, item)))
         elif key == "changes" and isinstance(value, dict):  # a field diff
             for name, pair in value.items():

@@ -63,7 +63,8 @@ def prepare(form: FlaskForm, specs: tuple[Input, ...], case, user, *, event: str
             allowed = set(row.choices[spec.name])
             field.choices = [c for c in field.choices if c[0] in allowed]
         if fresh and spec.initial is not None and not field.data:
-            field.data = form_value(spec, spec.initial(case, user))
+            value = form_value(spec, spec.initial(case, user))
+            field.data = value[:spec.max_length] if spec.max_length else value
 
 
 def fill_from(form: FlaskForm, case) -> None:

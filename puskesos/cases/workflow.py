@@ -27,6 +27,7 @@ from puskesos.core.inputs import Input
 from puskesos.core.timeutil import utcnow
 from puskesos.extensions import db
 from puskesos.referrals import workflow as referral_table
+from puskesos.referrals.inputs import REQUEST_INPUTS
 from puskesos.referrals.models import ANSWERED_REFERRAL_STATUSES, Referral, ReferralStatus
 
 
@@ -136,7 +137,7 @@ TABLE: tuple[Step, ...] = (
     Step("complete_assessment", (S.IN_ASSESSMENT,), S.ASSESSED, CASEWORKER, (FINDINGS, ELIGIBLE, RECOMMENDED),
          effect="record_assessment"),
     Step("refer", (S.ASSESSED, S.REFERRED, S.IN_SERVICE, S.ANSWERED), DERIVED, CASEWORKER,
-         referral_table.REQUEST_INPUTS, guards=("assessed_eligible", "agency_available"), effect="create_referral"),
+         REQUEST_INPUTS, guards=("assessed_eligible", "agency_available"), effect="create_referral"),
     Step("close", (S.REGISTERED,), S.CLOSED, OFFICER, CLOSING, effect="close",
          choices={"outcome": (Outcome.WITHDRAWN.value,)}),
     Step("close", (S.REGISTERED, S.SUBMITTED), S.CLOSED, CASEWORKER, CLOSING, effect="close",

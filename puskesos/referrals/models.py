@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from puskesos.core.timeutil import utcnow
 from puskesos.extensions import db
+from puskesos.referrals.inputs import limit
 
 
 class AgencyKind(StrEnum):
@@ -87,7 +88,7 @@ class Referral(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
-    service: Mapped[str] = mapped_column(String(200))
+    service: Mapped[str] = mapped_column(String(limit("service")))
     reason: Mapped[str] = mapped_column(Text)
     consent: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(12), default=ReferralStatus.PENDING)
