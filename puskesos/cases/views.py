@@ -205,11 +205,12 @@ def event(number: str, event: str):
     if refusal is None:
         flash(_("%(event)s: berhasil.", event=EVENT_LABELS[event]), "success")
         return redirect(url_for("cases.show", number=case.number))
+    if not inputs_of(event):  # nothing typed to keep: the case page says why
+        show_refusal(None, refusal)
+        return redirect(url_for("cases.show", number=number))
     show_refusal(form, refusal)
     case = _load(number)
     if isinstance(refusal, services.CaseChanged):
         form.version.data = case.version  # what the user typed stays, to send again having seen the changes
-    elif not inputs_of(event):
-        return redirect(url_for("cases.show", number=number))
     prepare(form, inputs_of(event), case, current_user, event=event)
     return _event_page(form, case, event, refusal, refusal.status)

@@ -99,6 +99,7 @@ INFO_NOTE = Input("note", _l("Data yang kurang"), kind="textarea", max_length=20
 FINDINGS = Input("findings", _l("Temuan asesmen"), kind="textarea", max_length=5000, required=True,
                  message=_l("Asesmen belum lengkap: isi temuan dan keputusan kelayakan."), render_kw={"rows": 5})
 ELIGIBLE = Input("eligible", _l("Keputusan kelayakan"), kind="bool", required=True,
+                 choices=lambda: [("yes", _l("Layak dibantu")), ("no", _l("Tidak layak"))],
                  message=_l("Asesmen belum lengkap: isi temuan dan keputusan kelayakan."))
 RECOMMENDED = Input("recommended_services", _l("Layanan yang direkomendasikan"), kind="textarea", max_length=2000,
                     required=lambda values: values.get("eligible") is True,

@@ -61,9 +61,14 @@ class Input:
         values = [str(v) for v, _label in self.choices()] if self.choices else []
         return [v for v in values if v in set(restricted)] if restricted is not None else values
 
+    def bool_choices(self) -> list[tuple[str, Any]]:
+        """A yes/no input's two answers: its own words when it declares them (yes first), else Ya/Tidak."""
+        return list(self.choices()) if self.choices else [("yes", _l("Ya")), ("no", _l("Tidak"))]
+
     def choice_label(self, value) -> Any:
         if self.kind == "bool":
-            return {True: _l("Ya"), False: _l("Tidak")}.get(value, value)
+            (_yes, yes), (_no, no) = self.bool_choices()
+            return {True: yes, False: no}.get(value, value)
         for key, label in (self.choices() if self.choices else ()):
             if str(key) == str(value):
                 return label
@@ -186,8 +191,7 @@ def form_field(spec: Input):
     if spec.kind == "radio":
         return RadioField(spec.label, choices=spec.choices() if spec.choices else [], validate_choice=False, **kw)
     if spec.kind == "bool":
-        return RadioField(spec.label, choices=[("yes", _l("Ya")), ("no", _l("Tidak"))], validate_choice=False,
-                          **kw)
+        return RadioField(spec.label, choices=spec.bool_choices(), validate_choice=False, **kw)
     if spec.kind == "date":
         kw["render_kw"].setdefault("type", "date")
         return StringField(spec.label, validators=[MaxLength(10)], **kw)

@@ -84,7 +84,7 @@ def test_case_journey(browsing, live_server):  # browsing first: no chromium, no
     expect(heading).to_contain_text("Selesai asesmen")
     page.locator('[data-event="refer"]').click()
     page.get_by_label("Instansi tujuan").select_option(label="BPJS Kesehatan Muara Enim")
-    page.get_by_label("Layanan yang diminta").fill("Reaktivasi PBI-JK")
+    expect(page.get_by_label("Layanan yang diminta")).to_have_value("Reaktivasi PBI-JK")  # from the assessment
     page.get_by_label("Alasan rujukan").fill("Peserta PBI nonaktif, perlu berobat rutin.")
     page.get_by_label("Tertulis").check()
     page.get_by_role("button", name="Rujuk ke instansi").click()
@@ -102,16 +102,20 @@ def test_case_journey(browsing, live_server):  # browsing first: no chromium, no
     page.locator('button[data-event="accept"]').click()
     flash_ok(page, "Terima rujukan: berhasil.")
     page.get_by_label("Layanan yang diberikan").fill("Kepesertaan PBI-JK diaktifkan kembali.")
-    page.get_by_label("Tanggal layanan").fill(dt.date.today().isoformat())
+    expect(page.get_by_label("Tanggal layanan")).to_have_value(dt.date.today().isoformat())  # starts at today
     page.locator('button[data-event="report_service"]').click()
     flash_ok(page, "Laporkan layanan: berhasil.")
     expect(heading).to_contain_text("Selesai dilayani")
     logout(page)
 
-    # The caseworker closes the case: need met.
+    # The caseworker closes the case: need met. The agency is done, so the case says so, with its own deadline.
     login(page, "caseworker")
     page.get_by_role("link", name="Kasus saya").click()
     page.get_by_role("link", name=number).click()
+    expect(heading).to_contain_text("Rujukan terjawab")
+    expect(page.locator(".alert-info")).to_contain_text("Semua rujukan sudah dijawab instansi")
+    expect(page.locator("main")).to_contain_text(re.compile(r"Tenggat:\s*\d{1,2} \w{3} \d{4}"))
+    expect(page.locator(".days-in-step")).to_contain_text("0 hari di tahap ini")
     page.locator('[data-event="close"]').click()
     page.get_by_label("Hasil").select_option(label="Selesai, kebutuhan terpenuhi")
     page.get_by_label("Catatan penutupan").fill("KIS aktif kembali, pengadu sudah berobat.")
@@ -167,3 +171,40 @@ def test_stale_start_assessment_in_second_tab(browsing, live_server):
         AuditEvent.case_id == case_id, AuditEvent.action == "case.start_assessment")).scalar_one()
     assert starts == 1
     assert chain.verify().ok
+
+
+def test_a_referral_that_could_not_be_served(browsing, live_server):
+    """The agency says it could not deliver, with a reason; the case is `answered` and the caseworker closes it."""
+    world = live_server.world
+    case = factories.case_in("in_service", world)
+    number, referral_id = case.number, case.referrals[-1].id
+    db.session.rollback()  # hold no SQLite write lock while the server works
+    page = browsing.context.new_page()
+
+    login(page, "bpjs_user")
+    page.goto(f"/referrals/{referral_id}")
+    page.locator('button[data-event="report_failure"]').click()  # no reason: refused, nothing changes
+    expect(page.locator(".invalid-feedback")).to_contain_text("Tuliskan mengapa layanan tidak dapat diberikan.")
+    page.get_by_label("Mengapa layanan tidak dapat diberikan").fill("Kuota PBI-JK daerah tahun ini sudah penuh.")
+    page.locator('button[data-event="report_failure"]').click()
+    flash_ok(page, "Laporkan tidak dapat dilayani: berhasil.")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Tidak dapat dilayani")
+    logout(page)
+
+    login(page, "caseworker")
+    page.goto(f"/cases/{number}")
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_contain_text("Rujukan terjawab")
+    expect(page.locator("table.referrals")).to_contain_text("Kuota PBI-JK daerah tahun ini sudah penuh.")
+    expect(page.locator("ol.timeline")).to_contain_text("Laporkan tidak dapat dilayani")
+    page.locator('[data-event="close"]').click()
+    page.get_by_label("Hasil").select_option(label="Tidak memenuhi syarat")
+    page.get_by_role("button", name="Tutup kasus").click()
+    flash_ok(page, "Tutup kasus: berhasil.")
+    expect(heading).to_contain_text("Ditutup")
+    browsing.assert_stayed_local()
+
+    db.session.expire_all()
+    assert chain.verify().ok
+    case = db.session.execute(select(Case).where(Case.number == number)).scalar_one()
+    assert (case.state, case.outcome, [r.status for r in case.referrals]) == ("closed", "not_eligible", ["failed"])
