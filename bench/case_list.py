@@ -74,10 +74,10 @@ def build(app: Flask, cases: int, rebuild: bool) -> None:
                 "village_code": village, "district_code": village[:8], "regency_code": "16.03",
                 "province_code": "16", "nik": f"160301{rng.randint(1, 28):02d}0185{serial % 10000 or 1:04d}",
                 "name": f"Warga {serial}", "dtks_status": "unknown", "due_estimated": False,
-                "due_on": None if state in ("registered", "assessed", "closed")
-                else today + dt.timedelta(days=rng.randint(-20, 20)),
+                "due_on": None if state == "closed" else today + dt.timedelta(days=rng.randint(-20, 20)),
                 "created_by_id": officer_id, "updated_by_id": officer_id,
                 "created_at": dt.datetime(2026, 1, 1), "updated_at": dt.datetime(2026, 1, 1),
+                "step_started_at": dt.datetime(2026, 1, 1),
             })
             if len(batch) == 10_000:
                 db.session.execute(Case.__table__.insert(), batch)

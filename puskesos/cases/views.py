@@ -46,7 +46,8 @@ def _case_list(template_title, filters: services.CaseFilters, form: CaseFilterFo
             "assignee": "me" if filters.assignee_id is not None else None}
     base = {key: value for key, value in base.items() if value}
     return render_template("cases/index.html", page=page, counts=counts, form=form, title=template_title,
-                           tab=tab, states=list(State), count_args=base, filters=filters)
+                           tab=tab, states=list(State), count_args=base, filters=filters,
+                           count_cap=services.COUNT_CAP)
 
 
 @bp.get("/")

@@ -18,18 +18,32 @@ from puskesos.regions.services import describe_many
 
 
 def _label(table):
+    """A filter naming a code by its label, translated once per request rather than once per row."""
     def lookup(value):
         if value is None:
             return ""
-        for key, label in table.items():
-            if key == value:
-                return label
-        return value
+        cache = g.setdefault("_labels", {})
+        if id(table) not in cache:
+            cache[id(table)] = {str(key): str(label) for key, label in table.items()}
+        return cache[id(table)].get(str(value), value)
     return lookup
 
 
+def today_once() -> dt.date:
+    """Today, read once per request: a list asks it of every row."""
+    if "_today" not in g:
+        g._today = today()
+    return g._today
+
+
 def fmt_date(value: dt.date | None, style: str = "d MMMM yyyy") -> str:
-    return format_date(value, style) if value else ""
+    """Dates in the page's language; a list shows the same few dates on many rows, so each is formatted once."""
+    if not value:
+        return ""
+    cache = g.setdefault("_dates", {})
+    if (value, style) not in cache:
+        cache[value, style] = format_date(value, style)
+    return cache[value, style]
 
 
 def fmt_datetime(value: dt.datetime | None) -> str:
@@ -91,7 +105,7 @@ def register(app: Flask) -> None:
         region=region_name,
         village=village_short,
     )
-    app.jinja_env.globals.update(url_with=url_with, Role=Role, today=today, describe=describe)
+    app.jinja_env.globals.update(url_with=url_with, Role=Role, today=today_once, describe=describe)
 
     @app.context_processor
     def page_context() -> dict:
