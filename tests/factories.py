@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from puskesos.accounts.services import create_user
 from puskesos.cases import services as cases
 from puskesos.cases.workflow import State
+from puskesos.core import timeutil
 from puskesos.extensions import db
 from puskesos.referrals.services import create_agency
 from puskesos.regions.services import load_regions
@@ -137,7 +138,7 @@ def case_in(state: str, w: World, **overrides):
             fire(case, "accept", w.agency_user, referral_id=case.referrals[-1].id)
         elif step == "report":
             fire(case, "report_service", w.agency_user, referral_id=case.referrals[-1].id,
-                 service_given="PBI-JK aktif kembali", delivered_on=dt.date.today())
+                 service_given="PBI-JK aktif kembali", delivered_on=timeutil.today())
         elif step == "close":
             fire(case, "close", w.caseworker, outcome="not_eligible", note="Tidak memenuhi syarat")
     assert case.state == state

@@ -41,6 +41,7 @@ class AuditFilters:
     since: dt.date | None = None
     until: dt.date | None = None
     include_auth: bool = True  # sign-ins and tokens; the log page hides them unless asked
+    actor_by_name: bool = False  # `actor` may also be part of a full name (the page); the API matches usernames
 
 
 def _utc_start_of(day: dt.date) -> dt.datetime:
@@ -56,10 +57,13 @@ def log_query(user, filters: AuditFilters):
     if filters.case_number:
         query = query.where(AuditEvent.case_number == filters.case_number.strip().upper())
     if filters.actor:
-        # A username exactly (also one typed at a failed sign-in), or part of a user's full name.
+        # A username exactly (also one typed at a failed sign-in), or on the page part of a user's full name.
         who = filters.actor.strip()
-        named = select(User.id).where(User.full_name.ilike(contains_pattern(who), escape=LIKE_ESCAPE))
-        query = query.where(or_(AuditEvent.actor_name == who, AuditEvent.actor_id.in_(named)))
+        if filters.actor_by_name:
+            named = select(User.id).where(User.full_name.ilike(contains_pattern(who), escape=LIKE_ESCAPE))
+            query = query.where(or_(AuditEvent.actor_name == who, AuditEvent.actor_id.in_(named)))
+        else:
+            query = query.where(AuditEvent.actor_name == who)
     if filters.action:
         action = filters.action.strip()
         query = query.where(AuditEvent.action.like(action.rstrip("*") + "%") if action.endswith("*")

@@ -33,7 +33,8 @@ def log():
     form = AuditFilterForm(request.args)
     filters = AuditFilters(case_number=form.case_number.data or None, actor=form.actor.data or None,
                            action=form.action.data or None, since=_date(form.since.data),
-                           until=_date(form.until.data), include_auth=bool(form.include_auth.data))
+                           until=_date(form.until.data), include_auth=bool(form.include_auth.data),
+                           actor_by_name=True)
     page = newest_first(log_query(current_user, filters).options(selectinload(AuditEvent.actor)), AuditEvent.seq,
                         parse_id(request.args.get("before")), current_app.config["PAGE_SIZE"])
     return render_template("audit/log.html", form=form, events=page.rows, next_before=page.next_before)

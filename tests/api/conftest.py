@@ -6,7 +6,9 @@ RFC 9457 problem document with `title`, `detail` and `status` (issue 3: "Never 5
 
 from __future__ import annotations
 
+import datetime as dt
 import json as jsonlib
+from collections.abc import Iterable
 
 import pytest
 from sqlalchemy import func, select
@@ -14,7 +16,12 @@ from sqlalchemy import func, select
 from puskesos.audit.models import AuditEvent
 from puskesos.audit.services import details_of
 from puskesos.cases.models import Case
+from puskesos.cases.workflow import DEADLINES as CASE_DEADLINES
+from puskesos.cases.workflow import EVENTS, FOLLOWS_REFERRALS, State
 from puskesos.extensions import db
+from puskesos.referrals.models import ReferralStatus
+from puskesos.referrals.workflow import DEADLINES as REFERRAL_DEADLINES
+from puskesos.workdays.services import add_working_days
 from tests import factories
 from tests.conftest import IsolatingClient
 
@@ -165,3 +172,49 @@ def case_state(case_id: int) -> tuple:
 
 def numbers(page: dict) -> list[str]:
     return [item["number"] for item in page["items"]]
+
+
+# -- expectations from the tables -------------------------------------------------------------------------------
+
+
+def in_table_order(events: Iterable[str]) -> list[str]:
+    """Events as the API lists them: in the order of the tables (the case's events, then the referral's)."""
+    wanted = set(events)
+    return [event for event in EVENTS if event in wanted]
+
+
+def derived_state(statuses: Iterable[str]) -> str:
+    """Where a case stands after a referral event, by the rule of issue 6 (written out, not the product's
+    function): some accepted, in service; else some pending, referred; else some completed or failed, answered;
+    else assessed."""
+    statuses = {ReferralStatus(s) for s in statuses}
+    if ReferralStatus.ACCEPTED in statuses:
+        return State.IN_SERVICE.value
+    if ReferralStatus.PENDING in statuses:
+        return State.REFERRED.value
+    if statuses & {ReferralStatus.COMPLETED, ReferralStatus.FAILED}:
+        return State.ANSWERED.value
+    return State.ASSESSED.value
+
+
+def referral_due(day: dt.date, status: str) -> dt.date | None:
+    """A referral's own due date when it entered `status` on `day`: the referral table's working days, none for
+    a final status."""
+    days = REFERRAL_DEADLINES.get(ReferralStatus(status))
+    return add_working_days(day, days).day if days else None
+
+
+def case_due(day: dt.date, state: str, referral_dues: Iterable[dt.date | None] = ()) -> dt.date | None:
+    """The due date of a case that entered `state` on `day`: the case table's working days, or (while referrals
+    are out) the earliest due date of its open referrals; none once closed."""
+    days = CASE_DEADLINES.get(State(state))
+    if days is None:
+        return None
+    if days == FOLLOWS_REFERRALS:
+        dues = [due for due in referral_dues if due is not None]
+        return min(dues) if dues else None
+    return add_working_days(day, days).day
+
+
+def iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day is not None else None

@@ -8,10 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 from puskesos.audit.chain import verify
 from puskesos.extensions import db
+from puskesos.referrals.models import REFERRAL_STATUS_LABELS, ReferralStatus
 from tests import factories
 from tests.api.conftest import Api, assert_problem, audit_events, case_state
 
-FULL_NAMES = {"caseworker": "Caseworker", "caseworker2": "Caseworker2"}  # factories.user: title-cased usernames
+# factories.user: title-cased usernames
+FULL_NAMES = {"caseworker": "Caseworker", "caseworker2": "Caseworker2", "bpjs_user": "Bpjs User"}
 
 
 def chain_ok() -> bool:
@@ -64,6 +66,36 @@ def test_different_events_with_the_same_version(api, world):
     assert one_won(responses) == "caseworker2"
     assert case_state(case.id)[0] == "closed"
     assert audit_events("case.start_assessment") == [] and len(audit_events("case.close")) == 1
+    assert chain_ok()
+
+
+def test_agency_and_caseworker_answer_the_same_referral_with_the_same_version(api, world):
+    """Issue 6: a referral event is a write to its case like any other. The agency reports it could not serve
+    while the caseworker, on the same version, withdraws the referral: one wins, the other is told who changed
+    the case; on reloading, the referral's new status refuses the withdrawal."""
+    case = factories.case_in("in_service", world)
+    referral_id = case.referrals[0].id
+    agency, caseworker = api("bpjs_user"), api("caseworker")
+    etag = caseworker.get(f"cases/{case.number}").headers["ETag"]
+    before = case_state(case.id)
+    responses = {
+        "bpjs_user": agency.event(case.number, "report_failure", if_match=etag, referral_id=referral_id,
+                                  reason="Peserta tidak dapat dihubungi."),
+        "caseworker": caseworker.event(case.number, "revoke_referral", if_match=etag, referral_id=referral_id,
+                                       reason="Tidak diperlukan lagi."),
+    }
+    assert one_won(responses) == "bpjs_user"
+    state, version, _outcome, _assignee, events = case_state(case.id)
+    assert (state, version, events) == ("answered", before[1] + 1, before[4] + 1)
+    assert len(audit_events("referral.report_failure")) == 1 and audit_events("referral.revoke_referral") == []
+    body = caseworker.case(case.number)
+    assert [r["status"] for r in body["referrals"]] == ["failed"]
+    resp = caseworker.event(case.number, "revoke_referral", if_match=body["version"], referral_id=referral_id,
+                            reason="Tidak diperlukan lagi.")
+    label = REFERRAL_STATUS_LABELS[ReferralStatus.FAILED]
+    refused = f"Aksi ini tidak tersedia untuk rujukan berstatus \u201c{label}\u201d."
+    assert assert_problem(resp, 422)["errors"] == {"referral_id": [refused]}
+    assert case_state(case.id)[:2] == ("answered", before[1] + 1)
     assert chain_ok()
 
 

@@ -43,7 +43,8 @@ def test_the_readme_walkthrough_works_as_written(demo_server):
     run = subprocess.run(["bash", "-eo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     lines = run.stdout.splitlines()
-    assert lines[:6] == ["submitted", "in_assessment", "assessed", "referred", "in_service", "in_service"]
+    # Issue 6: once its only referral is served the case is `answered` (the caseworker's to close), not in service.
+    assert lines[:6] == ["submitted", "in_assessment", "assessed", "referred", "in_service", "answered"]
     assert lines[6] == "closed resolved"
     assert "'case.created'" in lines[7] and "'case.close'" in lines[7] and "'referral.report_service'" in lines[7]
     assert lines[8].startswith("401 ")

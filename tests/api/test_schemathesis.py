@@ -38,7 +38,7 @@ def isolated(app):
 @pytest.fixture
 def api_schema(app, world):
     """The document as the running app serves it, with a few real cases for the paths to find."""
-    for state in ("registered", "referred", "in_service"):
+    for state in ("registered", "referred", "in_service", "answered"):
         factories.case_in(state, world)
     db.session.commit()
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", isolated(app))
