@@ -1,4 +1,5 @@
-"""a clock on every step: when a case entered its state; why a referral could not be served
+"""a clock on every step: when a case entered its state; why a referral could not be served; whether a
+referral's due date was counted without the holiday calendar
 
 Revision ID: 0003
 Revises: 0002
@@ -40,6 +41,7 @@ def upgrade():
         batch_op.alter_column('step_started_at', existing_type=sa.DateTime(), nullable=False)
     with op.batch_alter_table('referral', schema=None) as batch_op:
         batch_op.add_column(sa.Column('failure_reason', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('due_estimated', sa.Boolean(), server_default='0', nullable=False))
 
     conn = op.get_bind()
     case = sa.table('case_file', sa.column('id', sa.Integer), sa.column('state', sa.String),
@@ -54,6 +56,7 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table('referral', schema=None) as batch_op:
+        batch_op.drop_column('due_estimated')
         batch_op.drop_column('failure_reason')
     with op.batch_alter_table('case_file', schema=None) as batch_op:
         batch_op.drop_column('step_started_at')

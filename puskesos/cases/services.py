@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from puskesos.accounts.jurisdiction import can_read_case, case_filter, in_area
@@ -315,8 +316,8 @@ def _set_due(case: Case) -> None:
     out, the earliest due date of those still open."""
     days = deadline_days(case.state)
     if days == FOLLOWS_REFERRALS:
-        dues = [r.due_on for r in case.referrals if r.is_open and r.due_on is not None]
-        case.due_on, case.due_estimated = (min(dues) if dues else None), False
+        dues = [(r.due_on, r.due_estimated) for r in case.referrals if r.is_open and r.due_on is not None]
+        case.due_on, case.due_estimated = min(dues) if dues else (None, False)
     elif days:
         due = add_working_days(today(), days)
         case.due_on, case.due_estimated = due.day, due.estimated
@@ -325,19 +326,28 @@ def _set_due(case: Case) -> None:
 
 
 def _touch(case: Case, actor) -> None:
+    """Every write moves the version on, even one that leaves every column as it was (a second referral in the
+    same instant, say): the chain's check counts one event per version."""
     case.updated_at = utcnow()
     case.updated_by_id = actor.id
+    flag_modified(case, "updated_at")
 
 
 def _check_version(case: Case, expected_version) -> None:
     if expected_version is None:
         return
+    changed = stale(case, expected_version)
+    if changed is not None:
+        raise changed
+
+
+def stale(case: Case, seen_version) -> CaseChanged | None:
+    """The conflict a form of `seen_version` meets now, with the changes since; None while it is current."""
     try:
-        expected = int(expected_version)
+        seen = int(seen_version)
     except (TypeError, ValueError):
-        expected = -1
-    if expected != case.version:
-        raise _conflict(case, expected)
+        seen = -1
+    return None if seen == case.version else _conflict(case, seen)
 
 
 def _flush_or_conflict(case: Case) -> None:

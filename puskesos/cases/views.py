@@ -13,6 +13,7 @@ from puskesos.cases.forms import EVENT_FORMS, CaseFilterForm, IntakeForm, fill_f
 from puskesos.cases.intake import INTAKE
 from puskesos.cases.workflow import EVENT_LABELS, STATE_LABELS, State, inputs_of
 from puskesos.core.errors import ServiceError
+from puskesos.core.ids import parse_id
 from puskesos.web.access import require_role
 from puskesos.web.forms import run, show_refusal
 from puskesos.web.reveal import remember_reveal, take_reveal
@@ -83,10 +84,12 @@ def mine():
 # -- intake ---------------------------------------------------------------------------------------------------
 
 
-def _intake_page(form: IntakeForm, case=None, refusal: ServiceError | None = None, status: int = 200):
+def _intake_page(form: IntakeForm, case=None, refusal: ServiceError | None = None, status: int = 200,
+                 still_allowed: bool = True):
     duplicates = refusal if isinstance(refusal, services.DuplicateFound) else None
     changed = refusal if isinstance(refusal, services.CaseChanged) else None
-    return render_template("cases/intake.html", form=form, case=case, duplicates=duplicates, changed=changed), status
+    return render_template("cases/intake.html", form=form, case=case, duplicates=duplicates, changed=changed,
+                           still_allowed=still_allowed), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -113,12 +116,17 @@ def new():
 @login_required
 def edit(number: str):
     case = _load(number)
+    form = IntakeForm()
+    prepare(form, INTAKE, case, current_user)
     if not services.may_edit(case, current_user):
+        seen = parse_id(form.version.data) if request.method == "POST" else None
+        if seen is not None and seen < case.version and current_user.role == Role.OFFICER:
+            # The case moved on while the officer typed: keep what was typed, show what happened, offer no save.
+            changed = services.stale(case, seen)
+            return _intake_page(form, case, changed, status=changed.status, still_allowed=False)
         flash(_("Data pengaduan hanya dapat diubah oleh petugas desa selama kasus berstatus terdaftar atau perlu "
                 "data tambahan."), "warning")
         return redirect(url_for("cases.show", number=case.number))
-    form = IntakeForm()
-    prepare(form, INTAKE, case, current_user)
     if request.method == "GET":
         fill_from(form, case)
         form.version.data = case.version
@@ -133,13 +141,13 @@ def edit(number: str):
         flash(_("Data pengaduan diperbarui."), "success")
         return redirect(url_for("cases.show", number=case.number))
     show_refusal(form, refusal)
+    still_allowed = True
     if isinstance(refusal, services.CaseChanged):
         # What the user typed stays; the form now carries the version they have been shown the changes of.
         case = _load(number)
-        if not services.may_edit(case, current_user):
-            return redirect(url_for("cases.show", number=case.number))
+        still_allowed = services.may_edit(case, current_user)
         form.version.data = case.version
-    return _intake_page(form, case, refusal, status=refusal.status)
+    return _intake_page(form, case, refusal, status=refusal.status, still_allowed=still_allowed)
 
 
 # -- the case page --------------------------------------------------------------------------------------------

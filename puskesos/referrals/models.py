@@ -93,6 +93,7 @@ class Referral(db.Model):
     consent: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(12), default=ReferralStatus.PENDING)
     due_on: Mapped[dt.date | None] = mapped_column(Date)
+    due_estimated: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

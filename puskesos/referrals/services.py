@@ -4,6 +4,7 @@ agency or withdrawn by Dinsos through the referral table. Every referral event e
 
 from __future__ import annotations
 
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
@@ -14,8 +15,9 @@ from puskesos.audit.chain import append as audit
 from puskesos.core.errors import Forbidden, NotFound, ValidationFailed, WorkflowRefused
 from puskesos.core.ids import parse_id
 from puskesos.core.inputs import validate
-from puskesos.core.timeutil import today
+from puskesos.core.timeutil import today, wib_date
 from puskesos.extensions import db
+from puskesos.referrals.inputs import REFERRAL_ID
 from puskesos.referrals.models import REFERRAL_STATUS_LABELS, Agency, AgencyKind, Referral, ReferralStatus
 from puskesos.referrals.workflow import ReferralFlow, deadline_days, offered, step_of
 from puskesos.regions.models import Region
@@ -123,7 +125,8 @@ def agencies_in_area(user: User) -> list[Agency]:
 def set_due(referral: Referral) -> None:
     """A referral's own clock: its current status's deadline from today, none once it is answered for good."""
     days = deadline_days(referral.status)
-    referral.due_on = add_working_days(today(), days).day if days else None
+    due = add_working_days(today(), days) if days else None
+    referral.due_on, referral.due_estimated = (due.day, due.estimated) if due else (None, False)
 
 
 def referrable_agency(case, agency_id) -> Agency:
@@ -159,6 +162,8 @@ def answer(case, event: str, actor: User, raw: dict) -> tuple[Referral, dict]:
     if actor.role != step.role:
         raise WorkflowRefused(_l("Peran Anda tidak dapat melakukan aksi ini."))
     referral_id = parse_id(raw.get("referral_id"))
+    if referral_id is None and not str(raw.get("referral_id") or "").strip():
+        raise WorkflowRefused(REFERRAL_ID.message, {"referral_id": [REFERRAL_ID.message]})
     referral = next((r for r in case.referrals if r.id == referral_id), None)
     if referral is None or (actor.role == Role.AGENCY and referral.agency_id != actor.agency_id):
         message = _l("Rujukan tidak ditemukan pada kasus ini.")
@@ -168,6 +173,10 @@ def answer(case, event: str, actor: User, raw: dict) -> tuple[Referral, dict]:
                      status=REFERRAL_STATUS_LABELS[ReferralStatus(referral.status)])
         raise WorkflowRefused(message, {"referral_id": [message]})
     values, errors = validate(step.inputs, raw, skip=("referral_id",))
+    delivered = values.get("delivered_on")
+    if delivered is not None and delivered < wib_date(referral.created_at):
+        errors["delivered_on"] = [_l("Tanggal layanan tidak boleh sebelum tanggal rujukan (%(day)s).",
+                                     day=format_date(wib_date(referral.created_at), "d MMMM yyyy"))]
     if errors:
         raise WorkflowRefused(_l("Periksa kembali isian yang ditandai."), errors)
     flow = ReferralFlow(referral, actor, values)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from puskesos.accounts.jurisdiction import AGENCY_ACCESS
 from puskesos.accounts.roles import Role
+from puskesos.audit.services import details_of
 from puskesos.cases import services as case_services
 from puskesos.cases.forms import prepare
 from puskesos.cases.workflow import EVENT_LABELS
@@ -66,9 +67,13 @@ def _forms(referral: Referral) -> dict:
 
 def _render(referral: Referral, forms: dict | None = None, changed=None, status: int = 200):
     offered = [e for e in offered_events(referral, current_user) if e in ANSWER_FORMS]
+    own = {r.id for r in referral.case.referrals if r.agency_id == current_user.agency_id}
+    # The complainant agreed to share this referral with this agency, not the rest of the case: changes to other
+    # referrals are counted, not shown.
+    shown = [ev for ev in changed.changes if details_of(ev).get("referral_id") in own] if changed else []
     return render_template("referrals/show.html", referral=referral, case=referral.case, offered=offered,
-                           forms=forms or _forms(referral), full_nik=take_reveal(referral.case),
-                           changed=changed), status
+                           forms=forms or _forms(referral), full_nik=take_reveal(referral.case), changed=changed,
+                           changes=shown, other_changes=len(changed.changes) - len(shown) if changed else 0), status
 
 
 @bp.get("/referrals/<id:referral_id>")

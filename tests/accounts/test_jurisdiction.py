@@ -11,6 +11,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from puskesos.accounts.jurisdiction import AGENCY_ACCESS
 from puskesos.accounts.services import authenticate, update_user
 from puskesos.audit.models import AuditEvent
 from puskesos.audit.services import AuditFilters, log_query
@@ -19,6 +20,7 @@ from puskesos.cases.services import CaseFilters
 from puskesos.cases.workflow import State
 from puskesos.core.errors import NotFound
 from puskesos.extensions import db
+from puskesos.referrals import services as referral_services
 from tests import factories
 
 
@@ -133,6 +135,56 @@ def test_supervisors_read_the_audit_log_of_their_area_only(world, cases):
     assert case_numbers(world.supervisor_province) == set(numbers.values())
     for user_key in ("officer", "caseworker", "agency_user", "admin"):
         assert case_numbers(getattr(world, user_key)) == set(), user_key
+
+
+# -- an agency's access follows its referral ----------------------------------------------------------------
+
+# DESIGN (issue 6): an agency keeps reading a referral it is working on or has answered (served, or could not
+# serve); a declined or revoked one ends its access, the complainant's consent covered that referral only.
+AGENCY_READS = {"pending": True, "accepted": True, "completed": True, "failed": True, "declined": False,
+                "revoked": False}
+ROAD = {  # how the referral gets to each status: (event, actor key, inputs)
+    "pending": [],
+    "accepted": [("accept", "agency_user", {})],
+    "completed": [("accept", "agency_user", {}),
+                  ("report_service", "agency_user", {"service_given": "PBI-JK aktif", "delivered_on": "<today>"})],
+    "failed": [("accept", "agency_user", {}), ("report_failure", "agency_user", {"reason": "Peserta pindah"})],
+    "declined": [("decline", "agency_user", {"reason": "Bukan wewenang kami"})],
+    "revoked": [("revoke_referral", "caseworker", {"reason": "Salah instansi"})],
+}
+
+
+def test_agency_access_is_the_designed_set_of_statuses():
+    assert set(AGENCY_ACCESS) == {status for status, reads in AGENCY_READS.items() if reads}
+
+
+@pytest.mark.parametrize("status", list(AGENCY_READS))
+def test_an_agency_reads_a_case_while_its_referral_is_open_or_answered(world, status):
+    case = factories.case_in(State.REFERRED, world)
+    referral_id = case.referrals[0].id
+    for event, actor, inputs in ROAD[status]:
+        inputs = {k: (services.today() if v == "<today>" else v) for k, v in inputs.items()}
+        factories.fire(case, event, getattr(world, actor), referral_id=referral_id, **inputs)
+    assert case.referrals[0].status == status
+    agency = world.agency_user
+    reads = AGENCY_READS[status]
+    if reads:
+        assert services.get_case(agency, case.number).id == case.id
+        assert referral_services.get_referral(agency, referral_id).id == referral_id
+    else:
+        with pytest.raises(NotFound):
+            services.get_case(agency, case.number)
+        with pytest.raises(NotFound):
+            referral_services.get_referral(agency, referral_id)
+    # Its case list, its counts and its inbox agree with what it may open.
+    listed = db.session.execute(services.scoped_cases(agency, CaseFilters())).scalars().all()
+    assert [c.id for c in listed] == ([case.id] if reads else [])
+    assert services.state_counts(agency) == ({case.state: 1} if reads else {})
+    inbox = db.session.execute(referral_services.referral_query(agency)).scalars().all()
+    assert [r.id for r in inbox] == ([referral_id] if reads else [])
+    # Another agency never did.
+    with pytest.raises(NotFound):
+        services.get_case(world.agency_other_user, case.number)
 
 
 # -- signing in ---------------------------------------------------------------------------------------------

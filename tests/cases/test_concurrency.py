@@ -18,6 +18,7 @@ from puskesos.audit.chain import verify
 from puskesos.audit.models import AuditEvent
 from puskesos.cases import services
 from puskesos.cases.models import Case
+from puskesos.cases.services import CaseChanged
 from puskesos.cases.workflow import State
 from puskesos.core.errors import Conflict, WorkflowRefused
 from puskesos.extensions import db
@@ -68,6 +69,8 @@ def attempt(case_id: int, event: str, user_id: int, *, reload: bool, **inputs):
             services.fire(case, event, actor, expected_version=version, **inputs)
             session.commit()
         except (Conflict, WorkflowRefused) as refusal:
+            # What the page would list beside the stale form, read before the session lets go of it.
+            refusal.changes_seen = [(e.action, e.actor_id) for e in getattr(refusal, "changes", None) or []]
             session.rollback()
             return refusal
         return "ok"
@@ -80,8 +83,9 @@ def action_count(case_id: int, *actions: str) -> int:
                               .where(AuditEvent.case_id == case_id, AuditEvent.action.in_(actions))).scalar_one()
 
 
-def one_winner(results, names: list[str]) -> int:
-    """Exactly one attempt succeeded; the other was told, by name, who changed the case first."""
+def one_winner(results, names: list[str], changes: list[tuple[str, int]] | None = None) -> int:
+    """Exactly one attempt succeeded; the other was told, by name, who changed the case first, and (a stale
+    version: CaseChanged) was given the winner's change, `changes[winner]`, as the change it missed."""
     assert not [r for r in results if isinstance(r, BaseException) and not isinstance(r, Conflict | WorkflowRefused)], \
         results
     winners = [i for i, r in enumerate(results) if r == "ok"]
@@ -92,6 +96,8 @@ def one_winner(results, names: list[str]) -> int:
     assert str(loser.message).strip()
     if isinstance(loser, Conflict):
         assert names[winner] in str(loser.message)
+    if isinstance(loser, CaseChanged) and changes is not None:
+        assert loser.changes_seen == [changes[winner]], (loser.changes_seen, changes[winner])
     return winner
 
 
@@ -106,7 +112,7 @@ def test_two_caseworkers_take_the_same_case(app, world, reload):
 
         results = run_threads(app, [attempt(case_id, "start_assessment", uid, reload=reload) for uid in ids])
 
-        winner = one_winner(results, names)
+        winner = one_winner(results, names, [("case.start_assessment", uid) for uid in ids])
         db.session.expire_all()
         case = db.session.get(Case, case_id)
         assert (case.state, case.assignee_id, case.version) == (State.IN_ASSESSMENT, ids[winner], version + 1)
@@ -129,7 +135,7 @@ def test_an_agency_accepts_while_the_caseworker_revokes(app, world, reload):
                     reason="Salah instansi"),
         ])
 
-        winner = one_winner(results, names)
+        winner = one_winner(results, names, [("referral.accept", ids[0]), ("referral.revoke_referral", ids[1])])
         db.session.expire_all()
         case = db.session.get(Case, case_id)
         expected = [("in_service", "accepted", "referral.accept"), ("assessed", "revoked", "referral.revoke_referral")]
@@ -159,9 +165,10 @@ def test_a_write_that_lost_the_race_is_a_conflict(world):
                            .values(version=table.c.version + 1, updated_by_id=other_id))
     assert case.version == version
 
-    with pytest.raises(Conflict) as conflict:
+    with pytest.raises(CaseChanged) as conflict:
         services.fire(case, "start_assessment", actor, expected_version=version)
     assert other_name in str(conflict.value.message)
+    assert conflict.value.changes == []  # the other write (by hand, here) left no audit event to show
     db.session.rollback()
     assert db.session.execute(select(func.max(AuditEvent.seq))).scalar_one() == seq
     assert action_count(case.id, "case.start_assessment") == 0

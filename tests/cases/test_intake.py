@@ -10,11 +10,14 @@ from sqlalchemy import func, select
 
 from puskesos.audit.models import AuditEvent
 from puskesos.cases import services
+from puskesos.cases.intake import INTAKE
 from puskesos.cases.models import Case
 from puskesos.cases.services import DuplicateFound
-from puskesos.cases.workflow import State
+from puskesos.cases.workflow import DEADLINES, State
 from puskesos.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, WorkflowRefused
+from puskesos.core.timeutil import clock_at
 from puskesos.extensions import db
+from puskesos.workdays.services import add_working_days
 from tests import factories
 
 
@@ -356,3 +359,48 @@ def test_a_refused_registration_does_not_use_a_number(world):
     refused(world.officer, "nik", nik="123")
     second, _ = register(world.officer)
     assert int(second.number[-6:]) == int(first.number[-6:]) + 1
+
+
+# -- issue 6: the limits declared once, a clock from registration, the complainant's history ------------------
+
+
+def test_every_declared_length_limit_holds_at_the_service(world):
+    """The limit of each free-text intake input is its `Input.max_length` (INTAKE), and nothing else."""
+    plain = [spec for spec in INTAKE if spec.kind in ("text", "textarea") and spec.max_length and spec.clean is None
+             and spec.name != "nik"]
+    assert {spec.name for spec in plain} >= {"name", "address", "description", "reporter_name"}
+    for spec in plain:
+        messages = refused(world.officer, spec.name, **{spec.name: "x" * (spec.max_length + 1)})
+        assert any(str(spec.max_length) in m for m in messages), (spec.name, messages)
+        case, _ = register(world.officer, True, **{spec.name: "x" * spec.max_length})
+        assert getattr(case, spec.name) == "x" * spec.max_length, spec.name
+
+
+def test_registering_starts_the_clock_of_the_registered_step(world):
+    """`registered` has its deadline too (DEADLINES): counted in working days from the day of registration."""
+    registered_at = dt.datetime(2026, 3, 2, 2, 0)  # Monday 09:00 WIB
+    with clock_at(registered_at):
+        case, _ = register(world.officer)
+    assert case.step_started_at == case.created_at == registered_at
+    assert isinstance(DEADLINES[State.REGISTERED], int)
+    assert case.due_on == add_working_days(dt.date(2026, 3, 2), DEADLINES[State.REGISTERED]).day
+    assert case.due_on == dt.date(2026, 3, 4)  # Tuesday and Wednesday, no holiday
+    with clock_at(registered_at + dt.timedelta(days=2)):
+        assert (case.days_in_step, case.is_overdue) == (2, False)
+    with clock_at(registered_at + dt.timedelta(days=3)):
+        assert (case.days_in_step, case.is_overdue) == (3, True)
+
+
+def test_the_duplicate_warning_carries_the_complainants_history(world):
+    nik = factories.nik()
+    closed = factories.case_in(State.CLOSED, world, nik=nik)
+    open_case, _ = register(world.officer, nik=nik)
+    lahat, _ = register(world.officer_lahat, True, nik=nik, village_code=factories.VILLAGE_LAHAT)
+    other, _ = register(world.officer)  # another complainant
+    with pytest.raises(DuplicateFound) as found:
+        services.register(world.officer, factories.intake(nik=nik))
+    db.session.rollback()
+    assert [c.id for c in found.value.cases] == [open_case.id]  # the open one blocks
+    history = {c.id for c in found.value.history}
+    assert {closed.id, open_case.id} <= history  # closed ones are listed too
+    assert lahat.id not in history and other.id not in history  # never outside the area

@@ -1,6 +1,7 @@
 """`flask demo load`: the demo data set of DESIGN.md, made through the real services."""
 
 import random
+import re
 from collections import Counter
 
 import pytest
@@ -15,9 +16,11 @@ from puskesos.cases.identity import check_nik
 from puskesos.cases.models import Case, Outcome
 from puskesos.cases.services import register
 from puskesos.cases.workflow import State
+from puskesos.core.timeutil import today
 from puskesos.demo import services as demo
 from puskesos.extensions import db
-from puskesos.referrals.models import Agency
+from puskesos.referrals.models import Agency, Referral, ReferralStatus
+from puskesos.referrals.workflow import DEADLINES as REFERRAL_DEADLINES
 from puskesos.regions.services import load_regions
 from tests import factories
 
@@ -70,6 +73,26 @@ def test_default_load_makes_the_demo_data_set_and_a_second_run_is_a_no_op(app):
     assert len({c.category for c in cases}) >= 10
     assert any(c.dtsen_decile for c in cases)
 
+    # A clock on every open step (issue 6): every open case and open referral has a due date, a final referral
+    # none; some cases are overdue, in several kinds of step, and a supervisor's "overdue" list shows them.
+    open_cases = [c for c in cases if c.state != State.CLOSED]
+    assert all(c.due_on is not None for c in open_cases), [c.number for c in open_cases if c.due_on is None]
+    overdue = Counter(c.state for c in open_cases if c.due_on < today())
+    assert len(overdue) >= 3, overdue
+    referrals = db.session.execute(select(Referral)).scalars().all()
+    assert {ReferralStatus.COMPLETED, ReferralStatus.FAILED, ReferralStatus.DECLINED, ReferralStatus.REVOKED,
+            ReferralStatus.PENDING, ReferralStatus.ACCEPTED} <= {r.status for r in referrals}
+    for referral in referrals:
+        assert (referral.due_on is not None) == (referral.status in REFERRAL_DEADLINES), referral.status
+    client = app.test_client()
+    assert client.post("/login", data={"username": "supervisor", "password": "demo12345"}).status_code == 302
+    page = client.get("/cases/?overdue=y").get_data(as_text=True)
+    listed = Counter(re.findall(r'<td><span class="badge state-(\w+)">', page))
+    assert listed == overdue, (listed, overdue)
+
+    # Made in time order through the services: the audit log's times rise with its sequence numbers.
+    times = db.session.execute(select(AuditEvent.created_at).order_by(AuditEvent.seq)).scalars().all()
+    assert times == sorted(times)
     assert verify().ok
 
     again = invoke(app)

@@ -32,6 +32,7 @@ from puskesos.cases.models import Case, mask_number
 from puskesos.cases.workflow import EVENTS, State
 from puskesos.extensions import db
 from puskesos.referrals.models import Referral
+from puskesos.referrals.workflow import TABLE as REFERRAL_TABLE
 from tests import factories
 from tests.conftest import BACKENDS, database_url
 
@@ -82,15 +83,23 @@ CASE_ROUTES = (
     *(("POST", f"/events/{event}", EVENT_CASE[event]) for event in EVENTS),
 )
 # (method, path after /referrals/<id>, which referral: the pending one or the accepted one)
+# In this order the in-scope test walks the referral table: the pending one is accepted (then no longer
+# declinable), the accepted one is served (then no longer failable), and both stay readable.
 REFERRAL_ROUTES = (
     ("GET", "", "pending"),
     ("POST", "/nik", "pending"),
+    ("GET", "/nik", "pending"),
     ("POST", "/accept", "pending"),
     ("POST", "/decline", "pending"),
+    ("GET", "", "pending"),
     ("POST", "/report_service", "accepted"),
     ("POST", "/report_failure", "accepted"),
-    ("GET", "/nik", "pending"),
+    ("GET", "", "accepted"),
+    ("POST", "/nik", "accepted"),
 )
+
+
+REFERRAL_STEPS = {step.event: step for step in REFERRAL_TABLE}
 
 
 def _route_id(route) -> str:
@@ -208,6 +217,7 @@ def event_inputs(m: Matrix, event: str, case_key: str) -> dict:
         "decline": {"referral_id": str(m.referrals["pending"]), "reason": "Bukan wewenang kami"},
         "report_service": {"referral_id": str(m.referrals["accepted"]), "service_given": "Kartu aktif",
                            "delivered_on": today},
+        "report_failure": {"referral_id": str(m.referrals["accepted"]), "reason": "Peserta pindah domisili"},
         "close": {"outcome": "not_eligible", "note": "Tidak memenuhi syarat"},
         "reopen": {"reason": "Ada data baru"},
     }.get(event, {}))
@@ -248,6 +258,7 @@ def referral_request(m: Matrix, user: str, route) -> tuple:
     data = {"version": str(current_version(m, case.id)), "referral_id": str(referral_id)}
     data.update({"decline": {"reason": "Bukan wewenang kami"},
                  "report_service": {"service_given": "Kartu aktif", "delivered_on": dt.date.today().isoformat()},
+                 "report_failure": {"reason": "Peserta pindah domisili"},
                  }.get(suffix.lstrip("/"), {}))
     return case, client.post(url, data=data)
 
@@ -288,6 +299,8 @@ def test_matrix_covers_every_user_and_event():
     world_users = {f.name for f in dataclasses.fields(factories.World)} - {"bpjs", "dukcapil", "lahat_agency"}
     assert set(USERS) == world_users
     assert set(EVENT_CASE) == set(EVENTS)
+    agency_events = {step.event for step in REFERRAL_TABLE if step.role == "agency"}
+    assert agency_events <= {suffix.lstrip("/") for _method, suffix, _which in REFERRAL_ROUTES}
 
 
 @pytest.mark.parametrize("user", CASE_OUT_OF_AREA)
@@ -534,27 +547,51 @@ def test_anonymous_visitor_is_sent_to_login_on_every_route(matrix):
     assert {key: snapshot(matrix, case.id) for key, case in matrix.cases.items()} == before
 
 
+# -- the agency on its own referrals: each answer as the referral table says (these move the two referrals along,
+# so they run after the refusals; the cases' in-area tests, which run last, only look for area refusals) --------
+
+
+@pytest.mark.parametrize("route", REFERRAL_ROUTES, ids=_route_id)
+def test_referral_route_in_scope_follows_the_referral_table(matrix, route):
+    method, suffix, which = route
+    referral_id = matrix.referrals[which]
+    status = referral_status(matrix, referral_id)
+    case = matrix.cases["referred" if which == "pending" else "in_service"]
+    before = snapshot(matrix, case.id)
+    _case, resp = referral_request(matrix, "agency_user", route)
+    body = resp.get_data(as_text=True)
+    assert status in AGENCY_ACCESS, (route, status)  # this walk never declines or revokes
+    if suffix == "/nik":  # POST → 303 → the referral page (GET: the same, nothing revealed)
+        assert resp.status_code == 303, (route, resp.status_code)
+        assert resp.headers["Location"] == f"/referrals/{referral_id}"
+        return
+    if method == "GET":
+        assert resp.status_code == 200, (route, resp.status_code, body[-1500:])
+        return
+    step = REFERRAL_STEPS[suffix.lstrip("/")]
+    if status in step.sources:
+        assert resp.status_code == 302, (route, status, resp.status_code, body[-1500:])
+        assert referral_status(matrix, referral_id) == step.dest
+    else:
+        assert resp.status_code == 422, (route, status, resp.status_code, body[-1500:])
+        assert snapshot(matrix, case.id) == before
+
+
 # -- the matrix: in-area users are let in (these may move cases along, so they run last) -----------------
 
 
 @pytest.mark.parametrize("user", CASE_IN_AREA)
 @pytest.mark.parametrize("route", CASE_ROUTES, ids=_route_id)
 def test_case_route_in_area_is_not_refused(matrix, route, user):
-    _case, resp = case_request(matrix, user, route)
+    case, resp = case_request(matrix, user, route)
+    if route[1] == "/nik":  # POST → 303 → the case page shows it once; GET (a refresh): the same, nothing shown
+        assert resp.status_code == 303, (route, user, resp.status_code)
+        assert resp.headers["Location"] == f"/cases/{case.number}"
+        return
     assert resp.status_code in (200, 302, 422), (route, user, resp.status_code,
                                                  resp.get_data(as_text=True)[-1500:])
     if resp.status_code == 302:
         assert "/login" not in resp.headers["Location"]
-
-
-@pytest.mark.parametrize("route", REFERRAL_ROUTES, ids=_route_id)
-def test_referral_route_in_scope_is_not_refused(matrix, route):
-    status = referral_status(matrix, matrix.referrals[route[2]])
-    _case, resp = referral_request(matrix, "agency_user", route)
-    if status in AGENCY_ACCESS:
-        assert resp.status_code in (200, 302, 422), (route, resp.status_code, resp.get_data(as_text=True)[-1500:])
-    else:  # an earlier test revoked or declined it (the module shares one world): the agency's access ended
-        assert resp.status_code == 404, (route, status, resp.status_code)
 
 
 def referral_status(m: Matrix, referral_id: int) -> str:

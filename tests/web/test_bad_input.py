@@ -27,10 +27,13 @@ from sqlalchemy import func, select
 
 from puskesos.accounts.models import User
 from puskesos.audit.models import AuditEvent
+from puskesos.cases.intake import INTAKE
 from puskesos.cases.models import Assessment, Case
-from puskesos.cases.workflow import EVENTS, State, inputs_of
+from puskesos.cases.workflow import EVENTS, REFERRAL_EVENTS, TABLE, State, inputs_of
+from puskesos.core.inputs import KINDS, Input
 from puskesos.extensions import db
 from puskesos.referrals.models import Agency, Referral
+from puskesos.referrals.workflow import TABLE as REFERRAL_TABLE
 from tests import factories
 from tests.helpers import send, signed_in
 
@@ -64,12 +67,6 @@ def optional_fields(fields: dict) -> st.SearchStrategy[dict]:
     return st.builds(lambda a, b: {**b, **a}, st.fixed_dictionaries({}, optional={k: one(v)
                                                                                   for k, v in fields.items()}),
                      EXTRA_FIELDS)
-
-
-
-
-
-
 
 
 # -- the invariants ---------------------------------------------------------------------------------------
@@ -119,6 +116,53 @@ def post(client, url: str, data: dict):
     return send(client, "POST", url, data=data)
 
 
+# -- declared inputs ----------------------------------------------------------------------------------
+
+# Ids the case gives only at run time: an id input is sent as its placeholder, filled in by `_resolve`.
+ID_PLACEHOLDERS = {"agency_id": "<agency>", "referral_id": "<referral>"}
+# A sensible value of a free-text input (the rest of its strategy is made from its kind and limit).
+TEXT_EXAMPLES = {"action_taken": "Informasi diberikan.", "note": "Lampirkan KK.", "findings": "Temuan",
+                 "recommended_services": "PBI-JK", "service": "PBI-JK", "reason": "Alasan",
+                 "service_given": "Kartu aktif"}
+
+
+def well_formed(spec: Input, example: st.SearchStrategy | None = None) -> st.SearchStrategy:
+    """Values of one declared input that a form would send: made from its kind, choices and length limit, so
+    a new input or a changed limit is fuzzed without touching this file. Its limit and one past it are always
+    among them (the form refuses the second, the service never sees it). `example` adds values of a shape the
+    kind does not say (a NIK, a phone number)."""
+    made = _from_declaration(spec)
+    return made if example is None else st.one_of(example, made)
+
+
+def _bound(value, default):
+    value = value() if callable(value) else value
+    return default if value is None else value
+
+
+def _from_declaration(spec: Input) -> st.SearchStrategy:
+    if spec.kind in ("id", "hidden_id"):
+        return st.just(ID_PLACEHOLDERS.get(spec.name, "<referral>"))
+    if spec.kind == "bool":
+        return st.sampled_from(spec.choice_values() or ["yes", "no"])
+    if spec.kind in ("choice", "radio") and spec.choice_values():
+        # Every declared choice, also those a row of the table does not allow (the row must refuse them).
+        return st.sampled_from([*spec.choice_values(), "resolved_at_intake"] if spec.name == "outcome"
+                               else spec.choice_values())
+    if spec.kind == "date":
+        today = dt.date.today()
+        return st.one_of(st.just(today.isoformat()), st.dates(dt.date(1990, 1, 1), today + dt.timedelta(days=400))
+                         .map(dt.date.isoformat))
+    if spec.kind == "int":
+        low, high = (_bound(spec.minimum, 0), _bound(spec.maximum, 100))
+        return st.one_of(st.just(""), st.integers(low - 1, high + 1).map(str))
+    example = TEXT_EXAMPLES.get(spec.name, "Teks")
+    if spec.max_length is None:
+        return st.one_of(st.just(example), st.text(min_size=1, max_size=80))
+    return st.one_of(st.just(example), st.text(min_size=1, max_size=min(spec.max_length, 80)),
+                     st.just("x" * spec.max_length), st.just("x" * (spec.max_length + 1)))
+
+
 # -- sign-in ----------------------------------------------------------------------------------------------
 
 
@@ -140,15 +184,18 @@ def test_login_fuzz(world, app, data):
 
 # -- intake ----------------------------------------------------------------------------------------------
 
-INTAKE_FIELDS = {
+# Values of the intake fields whose shape a kind alone does not say (a NIK, a phone number, the own village).
+INTAKE_EXAMPLES = {
     "nik": st.builds(lambda: factories.nik()), "kk_number": st.just("1603012345678901"),
-    "name": st.just("Siti Aminah"), "birth_date": st.just("1985-04-12"), "sex": st.sampled_from(["L", "P"]),
-    "phone": st.just("0812 7788 9900"), "village_code": st.just(factories.VILLAGE_A),
-    "address": st.just("Jl. Lintas Sumatera No. 4"), "rt": st.just("2"), "rw": st.just("1"),
-    "dtks_status": st.sampled_from(["yes", "no", "unknown"]), "dtsen_decile": st.sampled_from(["", "1", "10"]),
-    "category": st.sampled_from(["health", "other"]), "urgency": st.sampled_from(["normal", "emergency"]),
-    "description": st.just("Kartu KIS tidak aktif."), "reporter_name": st.just("Budi"),
-    "reporter_relation": st.just("anak"), "reporter_phone": st.just("081234567890"),
+    "name": st.just("Siti Aminah"), "birth_date": st.just("1985-04-12"), "phone": st.just("0812 7788 9900"),
+    "village_code": st.just(factories.VILLAGE_A), "address": st.just("Jl. Lintas Sumatera No. 4"),
+    "rt": st.just("2"), "rw": st.just("1"), "description": st.just("Kartu KIS tidak aktif."),
+    "reporter_name": st.just("Budi"), "reporter_relation": st.just("anak"),
+    "reporter_phone": st.just("081234567890"),
+}
+# Every declared intake input (INTAKE), from its example and from its kind, choices and limit.
+INTAKE_FIELDS = {
+    **{spec.name: well_formed(spec, INTAKE_EXAMPLES.get(spec.name)) for spec in INTAKE},
     "confirm_duplicate": st.sampled_from(["y", "on", ""]),
 }
 
@@ -207,33 +254,38 @@ def test_edit_case_fuzz(world, app, registered_case, data):
 
 # -- workflow events --------------------------------------------------------------------------------------
 
+# One source state per event (the case table's or, for referral events, the referral's status on that case).
 SOURCE_STATE = {"resolve_at_intake": "registered", "submit": "needs_info", "start_assessment": "submitted",
                 "request_info": "in_assessment", "complete_assessment": "in_assessment", "refer": "assessed",
                 "revoke_referral": "referred", "accept": "referred", "decline": "referred",
-                "report_service": "in_service", "close": "assessed", "reopen": "closed"}
+                "report_service": "in_service", "report_failure": "in_service", "close": "assessed",
+                "reopen": "closed"}
 ACTOR = {"resolve_at_intake": "officer_a", "submit": "officer_a", "accept": "caseworker", "decline": "caseworker",
-         "report_service": "caseworker"}
-INPUT_VALUES = {
-    "action_taken": st.just("Informasi diberikan."), "note": st.just("Lampirkan KK."),
-    "findings": st.just("Temuan"), "eligible": st.sampled_from(["yes", "no"]),
-    "recommended_services": st.just("PBI-JK"), "agency_id": st.just("<agency>"), "service": st.just("PBI-JK"),
-    "reason": st.just("Alasan"), "consent": st.sampled_from(["written", "verbal"]),
-    "referral_id": st.just("<referral>"), "service_given": st.just("Kartu aktif"),
-    "delivered_on": st.just(dt.date.today().isoformat()),
-    "outcome": st.sampled_from(["resolved", "not_eligible", "duplicate", "withdrawn", "resolved_at_intake"]),
-}
-
-
+         "report_service": "caseworker", "report_failure": "caseworker"}
 @st.composite
 def event_posts(draw):
     event = draw(st.sampled_from(EVENTS))
-    fields = {"version": st.just("<version>"), **{name: INPUT_VALUES[name] for name in inputs_of(event)}}
+    fields = {"version": st.just("<version>"), **{spec.name: well_formed(spec) for spec in inputs_of(event)}}
     return event, draw(optional_fields(fields))
 
 
 def _resolve(data: dict, version: int, referral_id: int | None, agency_id: int) -> dict:
     table = {"<version>": str(version), "<referral>": str(referral_id or 0), "<agency>": str(agency_id)}
     return {k: (table.get(v, v) if isinstance(v, str) else v) for k, v in data.items()}
+
+
+def test_every_event_and_input_is_fuzzed():
+    """The fuzz below covers each event of both tables, each from a state it may start in."""
+    assert set(SOURCE_STATE) == set(EVENTS)
+    referral_status = {"referred": "pending", "in_service": "accepted"}  # of the latest referral (factories.case_in)
+    for event, state in SOURCE_STATE.items():
+        if event in REFERRAL_EVENTS:
+            step = next(step for step in REFERRAL_TABLE if step.event == event)
+            assert referral_status[state] in step.sources, (event, state)
+        else:
+            assert any(step.event == event and state in step.sources for step in TABLE), (event, state)
+    for spec in (spec for event in EVENTS for spec in inputs_of(event)):
+        assert isinstance(spec, Input) and spec.kind in KINDS, spec
 
 
 @pytest.fixture
@@ -263,17 +315,28 @@ def test_case_event_fuzz(app, world, cases_by_state, post_):
     check(resp, before, what=f"POST /cases/{number}/events/{event} {data!r:.300}")
 
 
+AGENCY_STEPS = [step for step in REFERRAL_TABLE if step.role == "agency"]
+
+
+@st.composite
+def answer_posts(draw):
+    """An agency's answer on its referral page: the event's declared inputs (the URL names the referral, but a
+    `referral_id` field is sent too, to show it cannot redirect the answer)."""
+    step = draw(st.sampled_from(AGENCY_STEPS))
+    fields = {"version": st.just("<version>"), **{spec.name: well_formed(spec) for spec in step.inputs}}
+    return step.event, draw(optional_fields(fields))
+
+
 @FUZZ
-@given(event=st.sampled_from(["accept", "decline", "report_service"]),
-       data=optional_fields({"version": st.just("<version>"), "referral_id": st.just("<referral>"),
-                             "reason": INPUT_VALUES["reason"], "service_given": INPUT_VALUES["service_given"],
-                             "delivered_on": INPUT_VALUES["delivered_on"]}))
-@example(event="decline", data={"version": "<version>", "referral_id": "<referral>", "reason": "Bukan\x00"})
-@example(event="report_service", data={"version": "<version>", "referral_id": "<referral>",
-                                       "service_given": "Kartu aktif", "delivered_on": "9999-12-31"})
-@example(event="accept", data={"version": BIG, "referral_id": BIG})
-def test_referral_answer_fuzz(app, world, cases_by_state, event, data):
-    case_id, _number = cases_by_state["in_service" if event == "report_service" else "referred"]
+@given(post_=answer_posts())
+@example(post_=("decline", {"version": "<version>", "referral_id": "<referral>", "reason": "Bukan\x00"}))
+@example(post_=("report_service", {"version": "<version>", "referral_id": "<referral>",
+                                   "service_given": "Kartu aktif", "delivered_on": "9999-12-31"}))
+@example(post_=("report_failure", {"version": "<version>", "reason": "x" * 10_000}))
+@example(post_=("accept", {"version": BIG, "referral_id": BIG}))
+def test_referral_answer_fuzz(app, world, cases_by_state, post_):
+    event, data = post_
+    case_id, _number = cases_by_state[SOURCE_STATE[event]]
     client = signed_in(app, "bpjs_user")
     before = state_of_db()
     version = db.session.execute(select(Case.version).where(Case.id == case_id)).scalar_one()

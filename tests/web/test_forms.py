@@ -24,14 +24,15 @@ VERSION_RE = re.compile(r'name="version"[^>]*value="(\d+)"')
 CSRF_MESSAGE = "Formulir kedaluwarsa atau tidak sah (token CSRF)"
 
 
-
-
-
-
-
-
 def html(resp) -> str:
     return resp.get_data(as_text=True)
+
+
+def changed_panel(page: str) -> str:
+    """The "changed meanwhile" panel beside a stale form (the test fails when there is none)."""
+    match = re.search(r'<div class="[^"]*changed-meanwhile[^"]*".*?</ol>', page, re.S)
+    assert match, "no changed-meanwhile panel on the page"
+    return match.group(0)
 
 
 def everything() -> dict:
@@ -168,12 +169,14 @@ def test_stale_event_form_says_who_changed_the_case(app, world):
     factories.fire(case, "refer", world.caseworker2, **factories.refer_inputs(world.bpjs))
     after_colleague = case_row(case.id)
     resp = send(client, "POST", f"/cases/{case.number}/events/close",
-                data={"version": old_version, "outcome": "not_eligible", "note": "Tidak memenuhi syarat"},
-                follow_redirects=True)
-    assert resp.status_code in (200, 409)
+                data={"version": old_version, "outcome": "not_eligible", "note": "Tidak memenuhi syarat"})
+    # The form again, with what was typed and what changed meanwhile (DESIGN: a stale form is shown again).
+    assert resp.status_code == 409
     page = html(resp)
-    assert "sudah diubah oleh" in page
-    assert world.caseworker2.full_name in page
+    panel = changed_panel(page)
+    assert "sudah diubah orang lain" in panel and world.caseworker2.full_name in panel
+    assert "Rujuk ke instansi" in panel and world.bpjs.name in panel
+    assert "Tidak memenuhi syarat" in page
     assert case_row(case.id) == after_colleague  # not closed, no audit event
 
 
@@ -206,7 +209,10 @@ def test_stale_edit_form_says_who_changed_the_case(app, world):
     resp = send(client, "POST", f"/cases/{case.number}/edit",
                 data={**factories.intake(nik=case.nik, name="Nama Lain"), "version": old_version},
                 follow_redirects=True)
-    assert "sudah diubah oleh" in html(resp) and world.officer.full_name in html(resp)
+    assert resp.status_code == 409
+    panel = changed_panel(html(resp))
+    assert world.officer.full_name in panel and "Nomor HP" in panel
+    assert 'value="Nama Lain"' in html(resp)
     assert case_row(case.id) == after_other_tab
     db.session.rollback()
     assert db.session.get(Case, case.id).name != "Nama Lain"
@@ -337,8 +343,10 @@ def test_revealing_the_nik_shows_it_and_is_audited(app, world):
     assert masked in page and nik not in page
 
     resp = send(client, "POST", f"/cases/{case.number}/nik")
-    assert resp.status_code == 200
-    assert re.search(rf'id="full-nik">{nik}<', html(resp))
+    assert resp.status_code == 303 and resp.headers["Location"] == f"/cases/{case.number}"
+    assert nik not in html(resp)
+    page = html(send(client, "GET", resp.headers["Location"]))
+    assert re.search(rf'id="full-nik">{nik}<', page)
     db.session.rollback()
     views = db.session.execute(select(AuditEvent).where(AuditEvent.action == "pii.viewed")).scalars().all()
     assert len(views) == 1
@@ -357,19 +365,20 @@ def test_revealing_the_nik_shows_it_and_is_audited(app, world):
     assert nik not in html(send(client, "GET", f"/cases/{case.number}"))
     supervisor = signed_in(app, "supervisor")
     page = html(send(supervisor, "GET", "/audit"))
-    assert "pii.viewed" in page and nik not in page
+    assert "NIK lengkap dilihat" in page and nik not in page
 
 
 def test_each_reveal_is_its_own_audit_event(app, world):
     case = factories.case_in("referred", world)
     for username in ("officer_a", "caseworker", "supervisor_prov"):
         client = signed_in(app, username)
-        assert send(client, "POST", f"/cases/{case.number}/nik").status_code == 200
+        resp = send(client, "POST", f"/cases/{case.number}/nik", follow_redirects=True)
+        assert resp.status_code == 200 and case.nik in html(resp)
     agency = signed_in(app, "bpjs_user")
     referral_id = case.referrals[-1].id
     page = html(send(agency, "GET", f"/referrals/{referral_id}"))
     assert mask_number(case.nik) in page and case.nik not in page
-    resp = send(agency, "POST", f"/referrals/{referral_id}/nik")
+    resp = send(agency, "POST", f"/referrals/{referral_id}/nik", follow_redirects=True)
     assert resp.status_code == 200 and case.nik in html(resp)
     db.session.rollback()
     actors = db.session.execute(select(AuditEvent.actor_name).where(AuditEvent.action == "pii.viewed",
@@ -379,9 +388,13 @@ def test_each_reveal_is_its_own_audit_event(app, world):
 
 
 def test_revealing_needs_a_post(app, world):
+    """A GET (a refresh, a bookmark) lands on the case page: no 405, nothing revealed, nothing audited."""
     case = factories.register(world.officer)
     client = signed_in(app, "officer_a")
-    assert send(client, "GET", f"/cases/{case.number}/nik").status_code == 405
+    resp = send(client, "GET", f"/cases/{case.number}/nik")
+    assert resp.status_code == 303 and resp.headers["Location"] == f"/cases/{case.number}"
+    page = html(send(client, "GET", resp.headers["Location"]))
+    assert case.nik not in page and mask_number(case.nik) in page
     db.session.rollback()
     assert db.session.execute(select(func.count()).select_from(AuditEvent)
                               .where(AuditEvent.action == "pii.viewed")).scalar_one() == 0
