@@ -37,8 +37,10 @@ run: install
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# Two workers (pytest-xdist), a test file each at a time: the suite waits on PostgreSQL and chromium as much as
+# it computes. Each worker has its own PostgreSQL database and Redis database (tests/conftest.py, tests/helpers.py).
 test: install lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # Throw the development database away (the next `make run` rebuilds it).
 clean-db:

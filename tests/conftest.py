@@ -9,7 +9,7 @@ import os
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from werkzeug.security import generate_password_hash
 
 from puskesos import create_app
@@ -19,6 +19,24 @@ from tests import factories
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"]
+# Under pytest-xdist (`make test` runs two workers) each worker has a PostgreSQL database of its own.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """`…/test` → `…/test_gw0`, made on first use: workers must not drop each other's schema."""
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+if PG_URL and WORKER:
+    PG_URL = _worker_database(PG_URL, WORKER)
 
 
 def _reset_postgres(url: str) -> None:
@@ -29,15 +47,40 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+# Whether the PostgreSQL schema is the one the `app` fixture made (and may be emptied rather than rebuilt).
+_pg_schema = {"ours": False}
+
+
+def _pg_url() -> str:
+    if not PG_URL:
+        pytest.skip("PostgreSQL: TEST_DATABASE_URL is not set")
+    return PG_URL.replace("postgresql://", "postgresql+psycopg://", 1) if PG_URL.startswith("postgresql://") \
+        else PG_URL
+
+
 def database_url(backend: str, tmp_path) -> str:
+    """A fresh, empty database: a new SQLite file, or PostgreSQL's `public` schema dropped and made again."""
     if backend == "postgresql":
-        if not PG_URL:
-            pytest.skip("PostgreSQL: TEST_DATABASE_URL is not set")
-        url = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1) if PG_URL.startswith("postgresql://") \
-            else PG_URL
+        url = _pg_url()
         _reset_postgres(url)
+        _pg_schema["ours"] = False
         return url
     return f"sqlite:///{tmp_path / 'test.sqlite'}"
+
+
+def _empty_postgres_tables() -> None:
+    """Every table emptied and its ids restarted: as fresh as a new schema, at a fraction of its cost. The audit
+    table refuses DELETE by trigger, so its triggers are switched off around it, and switched on again whatever an
+    earlier test did to them."""
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE audit_event DISABLE TRIGGER USER")
+        # DELETE, not TRUNCATE: a test leaves a few hundred rows, and TRUNCATE's new files cost more than that.
+        for table in reversed(db.metadata.sorted_tables):
+            conn.exec_driver_sql(f'DELETE FROM "{table.name}"')
+        conn.exec_driver_sql("ALTER TABLE audit_event ENABLE TRIGGER USER")
+        for (sequence,) in conn.exec_driver_sql(
+                "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'").all():
+            conn.exec_driver_sql(f"ALTER SEQUENCE \"{sequence}\" RESTART")
 
 
 @pytest.fixture(autouse=True)
@@ -73,9 +116,14 @@ def make_app(config: dict):
 
 @pytest.fixture
 def app(backend, tmp_path):
-    app = make_app({"SQLALCHEMY_DATABASE_URI": database_url(backend, tmp_path)})
+    reuse = backend == "postgresql" and _pg_schema["ours"]
+    app = make_app({"SQLALCHEMY_DATABASE_URI": _pg_url() if reuse else database_url(backend, tmp_path)})
     with app.app_context():
-        db.create_all()
+        if reuse:
+            _empty_postgres_tables()
+        else:
+            db.create_all()
+            _pg_schema["ours"] = backend == "postgresql"
         yield app
         db.session.remove()
         db.engine.dispose()

@@ -8,6 +8,9 @@ from tests import factories
 
 # Redis for rate-limit tests: database 15 of the local server, or TEST_REDIS_URL.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _worker.startswith("gw") and _worker[2:].isdigit():  # each xdist worker flushes a Redis database of its own
+    REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{15 - int(_worker[2:]) % 15}"
 
 
 def redis_answers() -> bool:

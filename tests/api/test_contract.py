@@ -52,6 +52,7 @@ ROLE_REFUSED = "Peran Anda tidak dapat melakukan aksi ini."
 CHECK_FIELDS = "Periksa kembali isian yang ditandai."
 CHECK_FIELDS_EN = "Please check the highlighted fields."
 NOT_ON_CASE = "Rujukan tidak ditemukan pada kasus ini."
+CHOOSE_REFERRAL = "Pilih rujukan."  # a referral event that names none
 CASE_FIELDS = {"number", "state", "version", "category", "village_code", "nik_masked", "name", "due_at", "overdue",
                "days_in_step", "assignee", "assessment", "referrals", "allowed_events"}
 NIK_MASKED = re.compile(r"^\d{4}\*{8}\d{4}$")
@@ -643,8 +644,8 @@ def refusal_reason(event: str, state: str, role: str) -> tuple[str, str | None]:
         return ROLE_REFUSED, None
     if event in REFERRAL_EVENTS:
         status = REFERRAL_STATUS_IN.get(state)
-        if status is None:
-            return NOT_ON_CASE, "referral_id"
+        if status is None:  # the case has no referral, so the request could name none
+            return CHOOSE_REFERRAL, "referral_id"
         assert ReferralStatus(status) not in referral_row(event).sources  # else it would be offered
         label = REFERRAL_STATUS_LABELS[ReferralStatus(status)]
         return f"Aksi ini tidak tersedia untuk rujukan berstatus \u201c{label}\u201d.", "referral_id"
