@@ -24,6 +24,7 @@ from puskesos.accounts.jurisdiction import can_read_case, case_filter, in_area
 from puskesos.accounts.roles import Role
 from puskesos.audit.chain import append as audit
 from puskesos.audit.models import AuditEvent
+from puskesos.audit.services import details_of
 from puskesos.cases.identity import check_nik
 from puskesos.cases.intake import INTAKE, INTAKE_FIELDS
 from puskesos.cases.models import Case, CaseCounter, mask_number
@@ -368,6 +369,25 @@ def changes_since(case: Case, version: int) -> list[AuditEvent]:
     query = (select(AuditEvent).where(AuditEvent.case_id == case.id, AuditEvent.action != "pii.viewed")
              .order_by(AuditEvent.seq).offset(version).options(joinedload(AuditEvent.actor)))
     return list(db.session.execute(query).scalars())
+
+
+def taken_over(changed: CaseChanged, typed: dict) -> list[str]:
+    """Intake fields a colleague changed meanwhile that the user left as they were: those take the new value, so
+    sending the form again keeps both people's work. A field the user changed too stays as the user typed it."""
+    values, errors = validate(INTAKE, typed)
+    names = []
+    for event in changed.changes:
+        if event.action != "case.updated":
+            continue
+        for name, (old, _new) in details_of(event).get("changes", {}).items():
+            if name in errors:
+                continue  # what the user typed there is not even valid: it stays, for them to mend
+            mine = values.get(name)
+            if name == "nik":
+                mine = check_nik(str(typed.get("nik") or "")).nik
+            if _audit_value(name, mine) == old or (mine is not None and str(_audit_value(name, mine)) == str(old)):
+                names.append(name)
+    return list(dict.fromkeys(names))
 
 
 def _conflict(case: Case, seen_version: int) -> CaseChanged:

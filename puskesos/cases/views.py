@@ -10,10 +10,11 @@ from puskesos.accounts.roles import Role
 from puskesos.audit.services import timeline
 from puskesos.cases import services
 from puskesos.cases.forms import EVENT_FORMS, CaseFilterForm, IntakeForm, fill_from, prepare
-from puskesos.cases.intake import INTAKE
+from puskesos.cases.intake import INTAKE, INTAKE_BY_NAME
 from puskesos.cases.workflow import EVENT_LABELS, STATE_LABELS, State, inputs_of
 from puskesos.core.errors import ServiceError
 from puskesos.core.ids import parse_id
+from puskesos.core.inputs import form_value
 from puskesos.web.access import require_role
 from puskesos.web.forms import run, show_refusal
 from puskesos.web.reveal import remember_reveal, take_reveal
@@ -85,11 +86,11 @@ def mine():
 
 
 def _intake_page(form: IntakeForm, case=None, refusal: ServiceError | None = None, status: int = 200,
-                 still_allowed: bool = True):
+                 still_allowed: bool = True, taken: list | None = None):
     duplicates = refusal if isinstance(refusal, services.DuplicateFound) else None
     changed = refusal if isinstance(refusal, services.CaseChanged) else None
     return render_template("cases/intake.html", form=form, case=case, duplicates=duplicates, changed=changed,
-                           still_allowed=still_allowed), status
+                           still_allowed=still_allowed, taken=taken or []), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -143,11 +144,17 @@ def edit(number: str):
     show_refusal(form, refusal)
     still_allowed = True
     if isinstance(refusal, services.CaseChanged):
-        # What the user typed stays; the form now carries the version they have been shown the changes of.
+        # What the user typed stays; what a colleague changed and the user did not touch takes the new value; the
+        # form now carries the version they have been shown the changes of.
         case = _load(number)
         still_allowed = services.may_edit(case, current_user)
+        taken = services.taken_over(refusal, form.intake_data())
+        for name in taken:
+            getattr(form, name).data = form_value(INTAKE_BY_NAME[name], getattr(case, name))
         form.version.data = case.version
-    return _intake_page(form, case, refusal, status=refusal.status, still_allowed=still_allowed)
+        return _intake_page(form, case, refusal, status=refusal.status, still_allowed=still_allowed,
+                            taken=[INTAKE_BY_NAME[name].label for name in taken])
+    return _intake_page(form, case, refusal, status=refusal.status)
 
 
 # -- the case page --------------------------------------------------------------------------------------------

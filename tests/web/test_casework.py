@@ -236,6 +236,28 @@ def test_a_stale_edit_form_comes_back_with_everything_typed_beside_the_change(ap
     assert case.version == current_version + 1
 
 
+def test_a_stale_edit_form_takes_over_what_the_user_left_untouched(app, world):
+    """Optimistic locking must not turn into silently undoing a colleague's correction: a field the colleague
+    changed and the user left as it was takes the new value; what the user typed stays."""
+    factories.user("officer", "officer_a2", factories.VILLAGE_A)
+    case = factories.register(world.officer)
+    officer = signed_in(app, "officer_a")
+    url = f"/cases/{case.number}/edit"
+    opened = the_form(officer.get(url)).data
+    resp = post_page_form(signed_in(app, "officer_a2"), url, phone="0813 1111 2222", rt="9")
+    assert resp.status_code == 302, html(resp)[-2000:]
+
+    typed = {**opened, "description": "Sudah dua kali ke puskesmas.", "rt": "4"}  # phone left as it was
+    resp = officer.post(url, data=typed)
+    assert resp.status_code == 409
+    again = the_form(resp).data
+    assert (again["phone"], again["rt"], again["description"]) == ("+6281311112222", "4", typed["description"])
+    assert "sudah mengikuti perubahan itu: Nomor HP." in html(resp)
+    assert officer.post(url, data=again).status_code == 302
+    case = fresh(case.id)
+    assert (case.phone, case.rt, case.description) == ("+6281311112222", "004", typed["description"])
+
+
 def test_a_stale_edit_form_of_a_case_that_moved_on_keeps_what_was_typed(app, world):
     """The officer typed corrections while the case was submitted from another tab: nothing can be saved any
     more, but nothing typed is lost and the page says what happened."""
