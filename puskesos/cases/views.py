@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -9,6 +11,7 @@ from flask_login import current_user, login_required
 from puskesos.accounts.roles import Role
 from puskesos.audit.services import timeline
 from puskesos.cases import services
+from puskesos.cases.contact import status_message, whatsapp_link
 from puskesos.cases.forms import EVENT_FORMS, CaseFilterForm, IntakeForm, fill_from, prepare
 from puskesos.cases.intake import INTAKE, INTAKE_BY_NAME
 from puskesos.cases.workflow import EVENT_LABELS, STATE_LABELS, State, inputs_of
@@ -23,6 +26,7 @@ from puskesos.web.templating import prime_region_names
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
 CASE_ROLES = (Role.OFFICER, Role.CASEWORKER, Role.SUPERVISOR)
+CONTACT_ROLES = (Role.OFFICER, Role.CASEWORKER)  # those who talk to the complainant
 
 
 def _load(number: str):
@@ -45,7 +49,10 @@ def _case_list(template_title, filters: services.CaseFilters, form: CaseFilterFo
     # Each count links to the list it counts: the same filters, that state.
     base = {"q": filters.q, "category": filters.category, "village_code": filters.village_code,
             "overdue": "y" if filters.overdue else None,
-            "assignee": "me" if filters.assignee_id is not None else None}
+            "assignee": "me" if filters.assignee_id == current_user.id else filters.assignee_id,
+            "district_code": filters.district_code, "agency_id": filters.agency_id, "referral": filters.referral,
+            "decile_max": filters.decile_max, "unserved": "y" if filters.unserved else None,
+            "opened_week": filters.opened_week, "closed_week": filters.closed_week}
     base = {key: value for key, value in base.items() if value}
     return render_template("cases/index.html", page=page, counts=counts, form=form, title=template_title,
                            tab=tab, states=list(State), count_args=base, filters=filters,
@@ -63,8 +70,26 @@ def index():
     filters = services.CaseFilters(
         state=form.state.data or None, category=form.category.data or None,
         village_code=(form.village_code.data or "").strip() or None, overdue=bool(form.overdue.data),
-        q=(form.q.data or "").strip() or None, assignee_id=current_user.id if mine else None)
+        q=(form.q.data or "").strip() or None, assignee_id=current_user.id if mine else None,
+        **_dashboard_filters(request.args))
     return _case_list(_("Kasus saya") if mine else _("Daftar kasus"), filters, form, tab="mine" if mine else "all")
+
+
+def _dashboard_filters(args) -> dict:
+    """The filters the dashboard's numbers link to, read leniently: a value that does not parse is ignored."""
+    def date(name):
+        try:
+            return dt.date.fromisoformat(args.get(name, ""))
+        except ValueError:
+            return None
+
+    found = {"district_code": args.get("district_code", "").strip()[:8] or None,
+             "agency_id": parse_id(args.get("agency_id")), "referral": args.get("referral", "").strip()[:12] or None,
+             "decile_max": parse_id(args.get("decile_max")), "unserved": args.get("unserved") == "y",
+             "opened_week": date("opened_week"), "closed_week": date("closed_week")}
+    if parse_id(args.get("assignee")) is not None:
+        found["assignee_id"] = parse_id(args.get("assignee"))
+    return found
 
 
 @bp.get("/queue")
@@ -165,6 +190,7 @@ def _render_case(case, *, status: int = 200):
     return render_template(
         "cases/show.html", case=case, allowed=allowed, full_nik=take_reveal(case), events=timeline(case),
         history=services.complainant_history(current_user, case.nik, case.kk_number, exclude_id=case.id),
+        contact=(whatsapp_link(case), status_message(case)) if current_user.role in CONTACT_ROLES else None,
         may_edit=services.may_edit(case, current_user),
         inline_events=[e for e in allowed if not inputs_of(e)], form_events=[e for e in allowed if inputs_of(e)],
     ), status
