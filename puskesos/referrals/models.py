@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from puskesos.core.timeutil import utcnow
+from puskesos.core.timeutil import today, utcnow, wib_date
 from puskesos.extensions import db
 from puskesos.referrals.inputs import limit
 
@@ -111,6 +111,12 @@ class Referral(db.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_REFERRAL_STATUSES
+
+    @property
+    def days_in_status(self) -> int:
+        """Calendar days since the referral reached its status: made (pending), or last answered."""
+        since = self.created_at if self.status == ReferralStatus.PENDING else (self.answered_at or self.created_at)
+        return max(0, (today() - wib_date(since)).days)
 
     def __repr__(self) -> str:
         return f"<Referral {self.id} {self.status}>"

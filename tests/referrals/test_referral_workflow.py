@@ -464,3 +464,16 @@ def test_a_service_cannot_be_delivered_before_the_referral_was_made(drive):
     factories.fire(case, "report_service", drive.w.agency_user, referral_id=referral.id, service_given="PBI aktif",
                    delivered_on="2026-11-02")  # the day it was made is fine
     assert drive.referral(case, "bpjs").status == "completed"
+
+
+def test_the_inbox_shows_days_in_the_referrals_status(drive, client):
+    with clock_at(at(dt.date(2026, 11, 2))):
+        case = drive.new(*ASSESSED, "refer:bpjs")
+    with clock_at(at(dt.date(2026, 11, 20))):
+        drive(case, "accept:bpjs")
+    referral = drive.referral(case, "bpjs")
+    login(client, "bpjs_user")
+    with clock_at(at(dt.date(2026, 11, 25))):
+        assert referral.days_in_status == 5  # accepted on the 20th
+        page = client.get("/referrals").get_data(as_text=True)
+    assert re.search(r'<td class="small text-end days-in-step">5</td>', page)
