@@ -31,10 +31,11 @@ def users() -> None:
 @click.option("--name", "full_name", help="Full name (defaults to the username).")
 @click.option("--region", "region_code", help="Village code for officers, regency for caseworkers, …")
 @click.option("--agency", "agency_name", help="Agency name, for agency users.")
+@click.option("--email", default=None, help="Where notifications are e-mailed (when SMTP is configured).")
 @click.password_option(help="Asked for when not given.")
 @with_appcontext
 def create(username: str, role: str, full_name: str | None, region_code: str | None, agency_name: str | None,
-           password: str) -> None:
+           email: str | None, password: str) -> None:
     """Create an account (the first admin, typically)."""
     agency_id = None
     if agency_name:
@@ -44,7 +45,7 @@ def create(username: str, role: str, full_name: str | None, region_code: str | N
             sys.exit(1)
     try:
         user = create_user(None, username=username, full_name=full_name or username, password=password, role=role,
-                           region_code=region_code, agency_id=agency_id)
+                           region_code=region_code, agency_id=agency_id, email=email)
     except ServiceError as exc:
         _fail(exc)
     db.session.commit()

@@ -64,8 +64,9 @@ def _validate(role: str, region_code: str | None, agency_id: int | None, errors:
 
 
 def create_user(actor: User | None, *, username: str, full_name: str, password: str, role: str,
-                region_code: str | None = None, agency_id: int | None = None) -> User:
-    """`actor` None means the command line (`flask users create`), which is trusted."""
+                region_code: str | None = None, agency_id: int | None = None, email: str | None = None) -> User:
+    """`actor` None means the command line (`flask users create`), which is trusted. `email`, optional, is where
+    notifications are e-mailed when SMTP is configured."""
     _require_admin(actor)
     errors: dict = {}
     username = (username or "").strip()
@@ -77,10 +78,13 @@ def create_user(actor: User | None, *, username: str, full_name: str, password: 
         errors["full_name"] = [_l("Wajib diisi.")]
     if len(password or "") < MIN_PASSWORD:
         errors["password"] = [_l("Kata sandi minimal %(n)s karakter.", n=MIN_PASSWORD)]
+    email = (email or "").strip() or None
+    if email is not None and (len(email) > 254 or email.count("@") != 1 or " " in email):
+        errors["email"] = [_l("Alamat e-mail tidak valid.")]
     region, agency = _validate(role, region_code, agency_id, errors)
     if errors:
         raise ValidationFailed(_l("Periksa kembali isian yang ditandai."), errors)
-    user = User(username=username, full_name=full_name.strip(), role=role,
+    user = User(username=username, full_name=full_name.strip(), role=role, email=email,
                 region_code=region.code if region else None, agency_id=agency.id if agency else None)
     user.set_password(password)
     db.session.add(user)
