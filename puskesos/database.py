@@ -30,4 +30,7 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection) -> None:
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A connection that only reads one snapshot for a long while (an export) must not hold the write lock:
+        # a deferred BEGIN reads a consistent snapshot and, in WAL mode, never blocks writers.
+        snapshot = connection.get_execution_options().get("snapshot_read")
+        connection.exec_driver_sql("BEGIN" if snapshot else "BEGIN IMMEDIATE")

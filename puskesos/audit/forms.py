@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import Optional
 
 from puskesos.audit.present import action_choices
+from puskesos.audit.services import AuditFilters
 from puskesos.web.validators import MaxLength
 
 
@@ -26,3 +29,17 @@ class AuditFilterForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.action.choices = [("", _l("Semua aksi")), *action_choices()]
+
+    def filters(self) -> AuditFilters:
+        """The log's filters as the services take them; the log page and its export read them here."""
+        return AuditFilters(case_number=self.case_number.data or None, actor=self.actor.data or None,
+                            action=self.action.data or None, since=_date(self.since.data),
+                            until=_date(self.until.data), include_auth=bool(self.include_auth.data),
+                            actor_by_name=True)
+
+
+def _date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
