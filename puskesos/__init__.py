@@ -90,13 +90,18 @@ def register_blueprints(app: Flask) -> None:
     from puskesos.accounts.views import bp as accounts_bp
     from puskesos.audit.views import bp as audit_bp
     from puskesos.cases.views import bp as cases_bp
+    from puskesos.dashboards.views import bp as dashboards_bp
     from puskesos.help.views import bp as help_bp
+    from puskesos.notifications.views import bp as notifications_bp
     from puskesos.referrals.views import bp as referrals_bp
     from puskesos.regions.views import bp as regions_bp
+    from puskesos.reports.views import bp as reports_bp
     from puskesos.web.views import bp as web_bp
 
-    for blueprint in (web_bp, accounts_bp, cases_bp, referrals_bp, audit_bp, regions_bp, help_bp):
+    for blueprint in (web_bp, accounts_bp, cases_bp, referrals_bp, audit_bp, regions_bp, help_bp, notifications_bp,
+                      dashboards_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(reports_bp)
 
     from puskesos import api
 

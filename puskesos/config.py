@@ -42,6 +42,9 @@ class Config:
     # Deadlines in working days are declared beside the states in the workflow tables (cases/workflow.py
     # DEADLINES, referrals/workflow.py DEADLINES); an office that agreed other ones overrides them here, by
     # state or status, e.g. {"in_assessment": 10}.
+    # A caseworker's referral waits for a supervisor of the regency to sign it off (penetapan layanan) before it
+    # gets its letter number and reaches the agency. `REFERRAL_SIGNOFF=0` sends referrals straight to agencies.
+    REFERRAL_SIGNOFF = os.environ.get("REFERRAL_SIGNOFF", "1") != "0"
     SLA_DAYS: dict = {}
     REFERRAL_SLA_DAYS: dict = {}
 
@@ -60,14 +63,31 @@ class Config:
     API_TOKEN_HOURS = 12
     API_TOKEN_RATE_LIMIT = "10 per minute"
 
+    # Notifications by e-mail (`flask notifications deliver`): none unless MAIL_SERVER is set. Links in the
+    # e-mails start with PUBLIC_BASE_URL, the address users open the application at.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"  # STARTTLS
+    MAIL_USE_SSL = os.environ.get("MAIL_USE_SSL", "0") == "1"  # TLS from the first byte (port 465)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Puskesos <puskesos@localhost>")
+    MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "10"))
+    MAIL_RETRY_SECONDS = int(os.environ.get("MAIL_RETRY_SECONDS", "60"))  # doubled after each failure
+    MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "8"))
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+
 
 class TestingConfig(Config):
     ENV_NAME = "testing"
+    # Most tests walk the shorter road (refer → pending); the sign-off tests switch it on, as production has it.
+    REFERRAL_SIGNOFF = False
     TESTING = True
     SECRET_KEY = "testing-only-secret"
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     SQLALCHEMY_DATABASE_URI = "sqlite://"
+    MAIL_SERVER = None  # a test that sends e-mail starts its own SMTP server
 
 
 def finalize(app_config: dict) -> None:

@@ -6,6 +6,7 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
+    from puskesos.api import exports, notifications  # noqa: F401  (their routes join `bp` before it is registered)
     from puskesos.api.docs import bp as docs_bp
     from puskesos.api.spec import PuskesosApi
     from puskesos.api.views import bp

@@ -35,6 +35,7 @@ def referral(r) -> dict:
         "service": r.service, "reason": r.reason, "consent": r.consent, "status": r.status, "due_on": r.due_on,
         "created_at": utc(r.created_at), "decline_reason": r.decline_reason, "service_given": r.service_given,
         "delivered_on": r.delivered_on, "revoke_reason": r.revoke_reason, "failure_reason": r.failure_reason,
+        "letter_number": r.letter_number, "return_note": r.return_note,
     }
 
 

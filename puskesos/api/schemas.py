@@ -116,6 +116,8 @@ class ReferralSchema(Schema):
     delivered_on = fields.Date(allow_none=True)
     revoke_reason = fields.String(allow_none=True)
     failure_reason = fields.String(allow_none=True)
+    letter_number = fields.String(allow_none=True, metadata={"description": "Given when a supervisor approves it"})
+    return_note = fields.String(allow_none=True)
 
 
 class CaseSchema(CaseSummarySchema):

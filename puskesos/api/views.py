@@ -120,6 +120,12 @@ def revoke_token():
 # -- cases ----------------------------------------------------------------------------------------------------
 
 
+def case_filters(args: dict) -> cases.CaseFilters:
+    """The list's query arguments as the services take them (the list and its export)."""
+    return cases.CaseFilters(state=args.get("state"), village_code=args.get("village_code"),
+                             category=args.get("category"), overdue=bool(args.get("overdue")), q=args.get("q"))
+
+
 @bp.route("/cases")
 class Cases(MethodView):
     @bp.arguments(CaseQuerySchema, location="query")
@@ -130,10 +136,7 @@ class Cases(MethodView):
         cursor = present.decode_cursor(args.get("cursor"))
         if cursor is not None and cases.parse_cursor(cursor) is None:
             raise present.bad_cursor()
-        filters = cases.CaseFilters(state=args.get("state"), village_code=args.get("village_code"),
-                                    category=args.get("category"), overdue=bool(args.get("overdue")),
-                                    q=args.get("q"))
-        page = cases.page_cases(g.api_user, filters, cursor, args["limit"])
+        page = cases.page_cases(g.api_user, case_filters(args), cursor, args["limit"])
         return {"items": [present.summary(c) for c in page.rows], "next_cursor": present.encode_cursor(
             page.next_cursor)}
 
@@ -248,10 +251,15 @@ def audit_log(args: dict):
     """Audit events of the supervisor's area, newest first (supervisors only)"""
     if g.api_user.role != Role.SUPERVISOR:
         raise Forbidden(_l("Log audit hanya untuk supervisor."))
-    query = log_query(g.api_user, AuditFilters(case_number=args.get("case"), actor=args.get("actor"),
-                                               action=args.get("action"), since=args.get("since")))
+    query = log_query(g.api_user, audit_filters(args))
     rows, next_cursor = _newest_first(query, AuditEvent.seq, args)
     return {"items": [present.audit_event(e) for e in rows], "next_cursor": next_cursor}
+
+
+def audit_filters(args: dict) -> AuditFilters:
+    """The log's query arguments as the services take them (the log and its export)."""
+    return AuditFilters(case_number=args.get("case"), actor=args.get("actor"), action=args.get("action"),
+                        since=args.get("since"))
 
 
 def _newest_first(query, key, args: dict) -> tuple[list, str | None]:

@@ -48,6 +48,12 @@ def hashed_fields(ev: AuditEvent) -> dict:
     }
 
 
+def lock_chain() -> None:
+    """Hold the chain's lock for the rest of the transaction: a writer that claims other rows before appending
+    (the SLA sweep) takes it first, so two such writers queue instead of deadlocking."""
+    _lock_head()
+
+
 def _lock_head() -> None:
     session = db.session
     if session.get_bind().dialect.name == "postgresql":
@@ -122,14 +128,18 @@ def verify(batch_size: int = 5000, progress=None) -> VerifyResult:
     return VerifyResult(checked, _missing_tail(expected_seq))
 
 
+# Events that record something about a case without changing it: no version bump (a NIK reveal, an escalation).
+UNVERSIONED_ACTIONS = ("pii.viewed", "case.overdue", "referral.overdue")
+
+
 def _missing_tail(next_seq: int) -> Break | None:
     """A chain cut short still links up; the cases tell. Every write to a case bumps its version and
     writes one event (reading a NIK writes one too, without a version), so a case with fewer events
-    than its version lost events at the end of the log."""
+    than its version lost events at the end of the log (events that change nothing, UNVERSIONED_ACTIONS, aside)."""
     from puskesos.cases.models import Case
 
     events = (select(func.count(AuditEvent.seq)).where(AuditEvent.case_id == Case.id,
-                                                       AuditEvent.action != "pii.viewed")
+                                                       AuditEvent.action.not_in(UNVERSIONED_ACTIONS))
               .correlate(Case).scalar_subquery())
     row = db.session.execute(select(Case.number, Case.version, events.label("events"))
                              .where(events != Case.version).limit(1)).first()

@@ -36,6 +36,11 @@ OTHER_ACTIONS = {
     "agency.created": _l("Instansi dibuat"),
     "agency.updated": _l("Instansi diubah"),
     "demo.loaded": _l("Data demo dimuat"),
+    "export.cases": _l("Daftar kasus diekspor"),
+    "export.referrals": _l("Daftar rujukan diekspor"),
+    "export.audit": _l("Log audit diekspor"),
+    "case.overdue": _l("Melewati tenggat tahap ini"),
+    "referral.overdue": _l("Rujukan melewati tenggat"),
 }
 
 
@@ -80,6 +85,25 @@ DETAIL_LABELS = {
     "count": _l("Jumlah"),
     "cases": _l("Jumlah kasus"),
     "reason": _l("Alasan"),
+    "filters": _l("Filter"),
+    "format": _l("Format"),
+    "due_on": _l("Tenggat"),
+    "step": _l("Tahap"),
+    "days_late": _l("Hari terlambat"),
+}
+# An export's filter, named as the list's filter form names it.
+FILTER_LABELS = {
+    "state": _l("Status"),
+    "q": _l("Cari nomor, nama atau NIK"),
+    "overdue": _l("Hanya yang terlambat"),
+    "assignee_id": _l("Petugas Dinsos"),
+    "case_number": _l("Nomor kasus"),
+    "actor": _l("Pengguna"),
+    "action": _l("Aksi"),
+    "since": _l("Sejak"),
+    "until": _l("Sampai"),
+    "include_auth": _l("Tampilkan juga kejadian masuk dan token"),
+    "status": _l("Status rujukan"),
 }
 # Bookkeeping a reader does not need: ids shown by name elsewhere, the transition (shown as "from → to").
 HIDDEN_KEYS = {"from", "to", "state", "user_id", "token_id", "agency_id", "seed", "accounts"}
@@ -114,6 +138,13 @@ def _format(spec: Input | None, key: str, value) -> str:
         return f"#{value}"
     if key in ("outcome", "previous_outcome"):
         return str(_lookup(OUTCOME_LABELS, value))
+    if key == "step":
+        return str(_lookup(STATE_LABELS, value))
+    if key == "due_on":
+        try:
+            return format_date(dt.date.fromisoformat(str(value)), "d MMMM yyyy")
+        except ValueError:
+            return str(value)
     if key == "status":
         return str(_lookup(REFERRAL_STATUS_LABELS, value))
     if key == "role":
@@ -192,6 +223,8 @@ def describe(event) -> Described:
                 old, new = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
                 result.lines.append((_label(name, specs) or name,
                                      f"{_format(spec, name, old)} → {_format(spec, name, new)}"))
+        elif key == "filters" and isinstance(value, dict):  # an export: the list's filter
+            result.lines.append((DETAIL_LABELS["filters"], _filter_words(value)))
         elif key == "reason" and action == "auth.login_failed":
             result.lines.append((DETAIL_LABELS["reason"], str(LOGIN_FAILURES.get(value, value))))
         elif key == "duplicate_confirmed" and not value:
@@ -201,3 +234,17 @@ def describe(event) -> Described:
             if label is not None:
                 result.lines.append((label, _format(specs.get(key) or INTAKE_BY_NAME.get(key), key, value)))
     return result
+
+
+def _filter_words(filters: dict) -> str:
+    """`Status: Diajukan ke Dinsos, Kategori: Kesehatan`; no filter at all reads as a dash."""
+    words = []
+    for key, value in filters.items():
+        if key == "state":
+            shown = str(_lookup(STATE_LABELS, value)) if value != "open" else str(_l("Semua yang terbuka"))
+        elif key == "action":
+            shown = str(action_label(value))
+        else:
+            shown = _format(INTAKE_BY_NAME.get(key), key, value)
+        words.append(f"{FILTER_LABELS.get(key) or _label(key, {}) or key}: {shown}")
+    return ", ".join(words) or "—"

@@ -30,6 +30,7 @@ class Case(db.Model):
         Index("ix_case_regency_state_due", "regency_code", "state", "due_on", "id"),
         Index("ix_case_province_state_due", "province_code", "state", "due_on", "id"),
         Index("ix_case_assignee_state", "assignee_id", "state"),
+        Index("ix_case_due_on", "due_on"),  # the SLA sweep: every case past its due date (closed ones have none)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload
@@ -22,6 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from puskesos.accounts.jurisdiction import can_read_case, case_filter, in_area
 from puskesos.accounts.roles import Role
+from puskesos.audit.chain import UNVERSIONED_ACTIONS
 from puskesos.audit.chain import append as audit
 from puskesos.audit.models import AuditEvent
 from puskesos.audit.services import details_of
@@ -46,9 +47,11 @@ from puskesos.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from puskesos.core.ids import parse_id
 from puskesos.core.inputs import validate
 from puskesos.core.text import LIKE_ESCAPE, contains_pattern
-from puskesos.core.timeutil import today, utcnow
+from puskesos.core.timeutil import WIB, today, utcnow
 from puskesos.extensions import db
+from puskesos.notifications.services import notify_event
 from puskesos.referrals import services as referrals
+from puskesos.referrals.models import OPEN_REFERRAL_STATUSES, Referral
 from puskesos.referrals.workflow import offered as referral_events_offered
 from puskesos.regions.models import Region
 from puskesos.workdays.services import add_working_days
@@ -283,6 +286,7 @@ def fire(case: Case, event: str, actor, /, *, expected_version: int | None = Non
     if referral is not None:
         details["referral_id"] = referral.id
     audit(f"{prefix}.{event}", actor=actor, case=case, details=details)
+    notify_event(case, event, actor, details)
     return case
 
 
@@ -366,7 +370,7 @@ def changes_since(case: Case, version: int) -> list[AuditEvent]:
     writes one event (a NIK reveal writes one without a version), so they are its events after the first
     `version`."""
     version = max(0, min(version, case.version))  # a version nobody ever saw shows every change, or none
-    query = (select(AuditEvent).where(AuditEvent.case_id == case.id, AuditEvent.action != "pii.viewed")
+    query = (select(AuditEvent).where(AuditEvent.case_id == case.id, AuditEvent.action.not_in(UNVERSIONED_ACTIONS))
              .order_by(AuditEvent.seq).offset(version).options(joinedload(AuditEvent.actor)))
     return list(db.session.execute(query).scalars())
 
@@ -419,6 +423,14 @@ class CaseFilters:
     overdue: bool = False
     q: str | None = None
     assignee_id: int | None = None
+    # Filters the dashboard's numbers link to (each number is the length of one such list).
+    district_code: str | None = None
+    agency_id: int | None = None  # with a referral to this agency (of `referral`, when given)
+    referral: str | None = None  # a referral status, or "overdue": an open referral past its due date
+    decile_max: int | None = None  # DTSEN decile 1..decile_max
+    unserved: bool = False  # no referral completed yet
+    opened_week: dt.date | None = None  # created in the WIB week starting that day
+    closed_week: dt.date | None = None
 
 
 def scoped_cases(user, filters: CaseFilters):
@@ -436,6 +448,18 @@ def scoped_cases(user, filters: CaseFilters):
         query = query.where(Case.due_on < today(), Case.state != State.CLOSED)
     if filters.assignee_id is not None:
         query = query.where(Case.assignee_id == filters.assignee_id)
+    if filters.district_code:
+        query = query.where(Case.district_code == filters.district_code)
+    if filters.agency_id is not None or filters.referral:
+        query = query.where(_with_referral(filters.agency_id, filters.referral))
+    if filters.decile_max is not None:
+        query = query.where(Case.dtsen_decile.between(1, filters.decile_max))
+    if filters.unserved:
+        query = query.where(~_with_referral(None, "completed"))
+    for column, week in ((Case.created_at, filters.opened_week), (Case.closed_at, filters.closed_week)):
+        if week is not None:
+            start = dt.datetime.combine(week, dt.time(), WIB).astimezone(dt.UTC).replace(tzinfo=None)
+            query = query.where(column >= start, column < start + dt.timedelta(days=7))
     if filters.q:
         q = filters.q.strip()
         digits = q.replace(" ", "")
@@ -448,6 +472,18 @@ def scoped_cases(user, filters: CaseFilters):
             query = query.where(or_(Case.name.ilike(pattern, escape=LIKE_ESCAPE),
                                     Case.number.like(pattern, escape=LIKE_ESCAPE)))
     return query
+
+
+def _with_referral(agency_id: int | None, referral: str | None):
+    """The case has a referral to this agency (any, when None) of this status, or open and past its due date."""
+    condition = Referral.case_id == Case.id
+    if agency_id is not None:
+        condition = and_(condition, Referral.agency_id == agency_id)
+    if referral == "overdue":
+        condition = and_(condition, Referral.status.in_(OPEN_REFERRAL_STATUSES), Referral.due_on < today())
+    elif referral:
+        condition = and_(condition, Referral.status == referral)
+    return exists(select(Referral.id).where(condition))
 
 
 COUNT_CAP = 500  # counts above a list stop here ("500+"): a count never walks a whole area

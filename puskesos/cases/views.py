@@ -18,6 +18,7 @@ from puskesos.cases.workflow import EVENT_LABELS, STATE_LABELS, State, inputs_of
 from puskesos.core.errors import ServiceError
 from puskesos.core.ids import parse_id
 from puskesos.core.inputs import form_value
+from puskesos.referrals.workflow import offered as referral_events_offered
 from puskesos.web.access import require_role
 from puskesos.web.forms import run, show_refusal
 from puskesos.web.reveal import remember_reveal, take_reveal
@@ -67,29 +68,34 @@ def index():
     form.state.choices = [("", _("Semua status")), ("open", _("Semua yang terbuka"))] + [
         (s.value, label) for s, label in STATE_LABELS.items()]
     mine = form.assignee.data == "me" and current_user.role == Role.CASEWORKER
-    filters = services.CaseFilters(
+    return _case_list(_("Kasus saya") if mine else _("Daftar kasus"), list_filters(form), form,
+                      tab="mine" if mine else "all")
+
+
+def list_filters(form: CaseFilterForm | None = None) -> services.CaseFilters:
+    """The case list's filters from the query string: the list page and its exports read them here."""
+    form = form or CaseFilterForm(request.args)
+    mine = form.assignee.data == "me" and current_user.role == Role.CASEWORKER
+    return services.CaseFilters(
         state=form.state.data or None, category=form.category.data or None,
         village_code=(form.village_code.data or "").strip() or None, overdue=bool(form.overdue.data),
-        q=(form.q.data or "").strip() or None, assignee_id=current_user.id if mine else None,
+        q=(form.q.data or "").strip() or None, assignee_id=current_user.id if mine else parse_id(form.assignee.data),
         **_dashboard_filters(request.args))
-    return _case_list(_("Kasus saya") if mine else _("Daftar kasus"), filters, form, tab="mine" if mine else "all")
 
 
 def _dashboard_filters(args) -> dict:
     """The filters the dashboard's numbers link to, read leniently: a value that does not parse is ignored."""
     def date(name):
         try:
-            return dt.date.fromisoformat(args.get(name, ""))
+            day = dt.date.fromisoformat(args.get(name, ""))
         except ValueError:
             return None
+        return day if 2000 <= day.year <= 2999 else None  # nor a week at the calendar's edge (no overflow)
 
-    found = {"district_code": args.get("district_code", "").strip()[:8] or None,
-             "agency_id": parse_id(args.get("agency_id")), "referral": args.get("referral", "").strip()[:12] or None,
-             "decile_max": parse_id(args.get("decile_max")), "unserved": args.get("unserved") == "y",
-             "opened_week": date("opened_week"), "closed_week": date("closed_week")}
-    if parse_id(args.get("assignee")) is not None:
-        found["assignee_id"] = parse_id(args.get("assignee"))
-    return found
+    return {"district_code": args.get("district_code", "").strip()[:8] or None,
+            "agency_id": parse_id(args.get("agency_id")), "referral": args.get("referral", "").strip()[:12] or None,
+            "decile_max": parse_id(args.get("decile_max")), "unserved": args.get("unserved") == "y",
+            "opened_week": date("opened_week"), "closed_week": date("closed_week")}
 
 
 @bp.get("/queue")
@@ -191,6 +197,8 @@ def _render_case(case, *, status: int = 200):
         "cases/show.html", case=case, allowed=allowed, full_nik=take_reveal(case), events=timeline(case),
         history=services.complainant_history(current_user, case.nik, case.kk_number, exclude_id=case.id),
         contact=(whatsapp_link(case), status_message(case)) if current_user.role in CONTACT_ROLES else None,
+        referral_actions={r.id: [e for e in referral_events_offered(r, current_user) if e in allowed]
+                          for r in case.referrals},
         may_edit=services.may_edit(case, current_user),
         inline_events=[e for e in allowed if not inputs_of(e)], form_events=[e for e in allowed if inputs_of(e)],
     ), status

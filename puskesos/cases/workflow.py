@@ -82,7 +82,7 @@ def state_from_referrals(referrals: list[Referral]) -> State:
     statuses = {r.status for r in referrals}
     if ReferralStatus.ACCEPTED in statuses:
         return S.IN_SERVICE
-    if ReferralStatus.PENDING in statuses:
+    if statuses & {ReferralStatus.PENDING, ReferralStatus.PROPOSED}:
         return S.REFERRED
     if statuses & set(ANSWERED_REFERRAL_STATUSES):
         return S.ANSWERED

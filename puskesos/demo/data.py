@@ -292,6 +292,12 @@ DECLINE_REASONS = {
     "housing": "Bukti kepemilikan tanah belum ada; belum memenuhi syarat program RTLH.",
 }
 
+RETURN_NOTES = (
+    "Instansi tujuan kurang tepat: layanan ini ditangani Dinas Sosial sendiri.",
+    "Lengkapi dulu surat keterangan tidak mampu dari desa sebelum dirujuk.",
+    "Pengadu sudah terdaftar sebagai peserta mandiri; periksa ulang kebutuhan layanannya.",
+)
+
 FAILURE_REASONS = {
     "bpjs_kesehatan": "Kuota PBI-JK daerah tahun ini sudah penuh; diusulkan kembali pada pemutakhiran berikutnya.",
     "disdukcapil": "Pengadu tidak datang ke kantor untuk perekaman biometrik setelah tiga kali dijadwalkan.",

@@ -151,7 +151,9 @@ SCENARIOS: tuple[tuple[str, int, tuple[str, ...]], ...] = (
     ("assessed", 7, ("submit", "start", "assess_any")),
     ("assessed_after_decline", 2, (*_ASSESSED, "refer", "decline")),
     ("assessed_after_revoke", 1, (*_ASSESSED, "refer", "revoke")),
-    ("referred", 11, (*_ASSESSED, "refer")),
+    ("referred", 9, (*_ASSESSED, "refer")),
+    ("awaiting_signoff", 3, (*_ASSESSED, "propose")),
+    ("returned", 1, (*_ASSESSED, "propose", "return")),
     ("referred_twice", 3, (*_ASSESSED, "refer", "refer2")),
     ("in_service", 9, (*_ASSESSED, "refer", "accept")),
     ("answered", 3, (*_ASSESSED, "refer", "accept", "report")),
@@ -616,11 +618,19 @@ class _Script:
                 findings, services = r.choice(data.NOT_ELIGIBLE_FINDINGS), ""
             fire(case, "complete_assessment", caseworker, findings=findings, eligible=eligible,
                  recommended_services=services)
-        elif step in ("refer", "refer2"):
+        elif step in ("refer", "refer2", "propose"):
             agency = self._agency(case, secondary=step == "refer2")
             service, reason = r.choice(data.REFERRAL_REQUESTS[agency.kind])
             fire(case, "refer", caseworker, agency_id=agency.id, service=service, reason=reason,
                  consent=r.choice(("written", "written", "verbal")))
+            referral = case.referrals[-1]
+            if step != "propose" and referral.status == ReferralStatus.PROPOSED:  # signed off at once
+                fire(case, "approve_referral", self.cast.supervisor, referral_id=referral.id)
+        elif step == "return":
+            proposed = [ref for ref in case.referrals if ref.status == ReferralStatus.PROPOSED]
+            if proposed:  # with REFERRAL_SIGNOFF off there is nothing to send back: the referral went out
+                fire(case, "return_referral", self.cast.supervisor, referral_id=proposed[0].id,
+                     note=r.choice(data.RETURN_NOTES))
         elif step == "accept":
             referral = self._referral(case, ReferralStatus.PENDING)
             fire(case, "accept", self.cast.agency_users[referral.agency_id], referral_id=referral.id)

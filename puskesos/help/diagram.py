@@ -94,11 +94,11 @@ def case_graph() -> Graph:
             if step.dest is not None:
                 _edge(edges, source.value, step.dest.value).add(step.event, step.roles)
                 continue
-            # DERIVED: a new pending referral joins whatever the case holds in that state.
+            # DERIVED: a new referral joins whatever the case holds in that state.
             for held in sets:
                 if _place(held) == source.value and (held or source == cases.State.ASSESSED):
-                    _edge(edges, source.value, _place((*held, ReferralStatus.PENDING.value))).add(step.event,
-                                                                                               step.roles)
+                    _edge(edges, source.value, _place((*held, referrals.initial_status().value))).add(
+                        step.event, step.roles)
     for held in sets:
         before = _place(held)
         if not held:
@@ -118,7 +118,7 @@ def referral_graph() -> Graph:
     for step in referrals.TABLE:
         for source in step.sources:
             _edge(edges, source.value, step.dest.value).add(step.event, {step.role})
-    return Graph(nodes, list(edges.values()), start=ReferralStatus.PENDING.value)
+    return Graph(nodes, list(edges.values()), start=referrals.initial_status().value)
 
 
 # -- layout and drawing ---------------------------------------------------------------------------------------

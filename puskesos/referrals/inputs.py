@@ -60,3 +60,5 @@ DELIVERED_ON = Input("delivered_on", _l("Tanggal layanan"), kind="date", require
 def limit(name: str) -> int:
     """The length limit of a referral request field, for the model's column."""
     return next(spec.max_length for spec in REQUEST_INPUTS if spec.name == name)
+RETURN_NOTE = Input("note", _l("Catatan pengembalian"), kind="textarea", max_length=2000, required=True,
+                    message=_l("Tuliskan apa yang perlu diperbaiki pada rujukan ini."))

@@ -38,6 +38,8 @@ AGENCY_KIND_LABELS = {
 
 
 class ReferralStatus(StrEnum):
+    PROPOSED = "proposed"
+    RETURNED = "returned"
     PENDING = "pending"
     ACCEPTED = "accepted"
     DECLINED = "declined"
@@ -46,11 +48,13 @@ class ReferralStatus(StrEnum):
     REVOKED = "revoked"
 
 
-OPEN_REFERRAL_STATUSES = (ReferralStatus.PENDING, ReferralStatus.ACCEPTED)
+OPEN_REFERRAL_STATUSES = (ReferralStatus.PROPOSED, ReferralStatus.PENDING, ReferralStatus.ACCEPTED)
 # The agency answered for good: the case is `answered` once no referral is open and one of these exists.
 ANSWERED_REFERRAL_STATUSES = (ReferralStatus.COMPLETED, ReferralStatus.FAILED)
 
 REFERRAL_STATUS_LABELS = {
+    ReferralStatus.PROPOSED: _l("Menunggu penetapan"),
+    ReferralStatus.RETURNED: _l("Dikembalikan supervisor"),
     ReferralStatus.PENDING: _l("Menunggu jawaban"),
     ReferralStatus.ACCEPTED: _l("Diterima, dalam layanan"),
     ReferralStatus.DECLINED: _l("Ditolak"),
@@ -83,7 +87,8 @@ class Agency(db.Model):
 
 class Referral(db.Model):
     __tablename__ = "referral"
-    __table_args__ = (Index("ix_referral_agency_status", "agency_id", "status", "created_at"),)
+    __table_args__ = (Index("ix_referral_agency_status", "agency_id", "status", "created_at"),
+                      Index("ix_referral_due_on", "due_on"))  # the SLA sweep
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
@@ -103,6 +108,11 @@ class Referral(db.Model):
     delivered_on: Mapped[dt.date | None] = mapped_column(Date)
     revoke_reason: Mapped[str | None] = mapped_column(Text)
     failure_reason: Mapped[str | None] = mapped_column(Text)
+    # Sign-off (penetapan layanan): the supervisor who approved or returned it, and what it was given.
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    return_note: Mapped[str | None] = mapped_column(Text)
+    letter_number: Mapped[str | None] = mapped_column(String(40), unique=True)
 
     agency = relationship("Agency", lazy="joined")
     case = relationship("Case", back_populates="referrals")
@@ -112,11 +122,20 @@ class Referral(db.Model):
     def is_open(self) -> bool:
         return self.status in OPEN_REFERRAL_STATUSES
 
+    reviewed_by = relationship("User", foreign_keys=[reviewed_by_id])
+
+    @property
+    def status_since(self) -> dt.datetime:
+        """When the referral reached its status: made (proposed), signed off (pending, returned), or answered."""
+        if self.status == ReferralStatus.PROPOSED:
+            return self.created_at
+        if self.status in (ReferralStatus.PENDING, ReferralStatus.RETURNED):
+            return self.reviewed_at or self.created_at
+        return self.answered_at or self.reviewed_at or self.created_at
+
     @property
     def days_in_status(self) -> int:
-        """Calendar days since the referral reached its status: made (pending), or last answered."""
-        since = self.created_at if self.status == ReferralStatus.PENDING else (self.answered_at or self.created_at)
-        return max(0, (today() - wib_date(since)).days)
+        return max(0, (today() - wib_date(self.status_since)).days)
 
     def __repr__(self) -> str:
         return f"<Referral {self.id} {self.status}>"

@@ -7,11 +7,13 @@ from __future__ import annotations
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
 
 from puskesos.accounts.jurisdiction import referral_filter
 from puskesos.accounts.models import User
 from puskesos.accounts.roles import Role
 from puskesos.audit.chain import append as audit
+from puskesos.cases.models import Case
 from puskesos.core.errors import Forbidden, NotFound, ValidationFailed, WorkflowRefused
 from puskesos.core.ids import parse_id
 from puskesos.core.inputs import validate
@@ -19,7 +21,7 @@ from puskesos.core.timeutil import today, wib_date
 from puskesos.extensions import db
 from puskesos.referrals.inputs import REFERRAL_ID
 from puskesos.referrals.models import REFERRAL_STATUS_LABELS, Agency, AgencyKind, Referral, ReferralStatus
-from puskesos.referrals.workflow import ReferralFlow, deadline_days, offered, step_of
+from puskesos.referrals.workflow import ReferralFlow, deadline_days, initial_status, offered, step_of
 from puskesos.regions.models import Region
 from puskesos.workdays.services import add_working_days
 
@@ -99,6 +101,20 @@ def referral_query(user: User, status: str | None = None):
     return query
 
 
+def signoff_queue(user: User, after: int | None = None, limit: int = 50) -> list[Referral]:
+    """Referrals waiting for this supervisor's sign-off (their regency's), oldest first: the oldest is the most
+    overdue. A page of `limit` after the referral id `after`."""
+    if user.role != Role.SUPERVISOR or not user.region_code:
+        return []
+    query = (select(Referral).join(Referral.case).where(referral_filter(user),
+                                                       Referral.status == ReferralStatus.PROPOSED.value,
+                                                       Case.regency_code == user.region_code)
+             .order_by(Referral.id).limit(limit).options(joinedload(Referral.case)))
+    if after is not None:
+        query = query.where(Referral.id > after)
+    return list(db.session.execute(query).scalars())
+
+
 def get_referral(user: User, referral_id: int) -> Referral:
     referral = db.session.execute(
         select(Referral).where(Referral.id == referral_id, referral_filter(user))
@@ -145,7 +161,7 @@ def create_referral(case, actor: User, values: dict) -> Referral:
     agency: Agency = values["agency"]
     referral = Referral(case=case, agency_id=agency.id, agency=agency, service=values["service"],
                         reason=values["reason"], consent=values["consent"], created_by_id=actor.id,
-                        status=ReferralStatus.PENDING.value)
+                        status=initial_status().value)
     db.session.add(referral)
     set_due(referral)
     return referral
@@ -161,6 +177,8 @@ def answer(case, event: str, actor: User, raw: dict) -> tuple[Referral, dict]:
     step = step_of(event)
     if actor.role != step.role:
         raise WorkflowRefused(_l("Peran Anda tidak dapat melakukan aksi ini."))
+    if step.role == Role.SUPERVISOR and actor.region_code != case.regency_code:
+        raise WorkflowRefused(_l("Penetapan rujukan hanya oleh supervisor kabupaten/kota kasus ini."))
     referral_id = parse_id(raw.get("referral_id"))
     if referral_id is None and not str(raw.get("referral_id") or "").strip():
         raise WorkflowRefused(REFERRAL_ID.message, {"referral_id": [REFERRAL_ID.message]})

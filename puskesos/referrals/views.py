@@ -48,6 +48,18 @@ def inbox():
                            statuses=[s for s in ReferralStatus if s in AGENCY_ACCESS], next_before=page.next_before)
 
 
+@bp.get("/referrals/signoff")
+@login_required
+def signoff():
+    """The supervisor's queue: referrals waiting for sign-off in the regency, oldest first, with their deadline."""
+    require_role(Role.SUPERVISOR)
+    size = current_app.config["PAGE_SIZE"]
+    rows = services.signoff_queue(current_user, parse_id(request.args.get("after")), size + 1)
+    prime_region_names(r.case.village_code for r in rows)
+    return render_template("referrals/signoff.html", referrals=rows[:size],
+                           next_after=rows[size - 1].id if len(rows) > size else None)
+
+
 def _load(referral_id: int) -> Referral:
     require_role(Role.AGENCY)
     try:

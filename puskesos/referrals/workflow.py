@@ -22,6 +22,7 @@ from puskesos.referrals.inputs import (
     DELIVERED_ON,
     FAILURE_REASON,
     REFERRAL_ID,
+    RETURN_NOTE,
     REVOKE_REASON,
     SERVICE_GIVEN,
 )
@@ -32,9 +33,15 @@ R = ReferralStatus
 # Working days an open referral may stay in each status before it is overdue (config REFERRAL_SLA_DAYS
 # overrides). A status without a deadline is a final one.
 DEADLINES: dict[ReferralStatus, int] = {
+    R.PROPOSED: 2,  # a supervisor of the regency signs it off (penetapan layanan) or sends it back
     R.PENDING: 5,  # the agency answers: accept or decline
     R.ACCEPTED: 14,  # the agency serves, or says it could not
 }
+
+
+def initial_status() -> ReferralStatus:
+    """Where `refer` puts a new referral: waiting for sign-off when REFERRAL_SIGNOFF is on (the default)."""
+    return R.PROPOSED if current_app.config.get("REFERRAL_SIGNOFF", True) else R.PENDING
 
 
 def deadline_days(status: str) -> int | None:
@@ -55,20 +62,25 @@ class Step:
     effect: str
 
 
-AGENCY, CASEWORKER = Role.AGENCY, Role.CASEWORKER
+AGENCY, CASEWORKER, SUPERVISOR = Role.AGENCY, Role.CASEWORKER, Role.SUPERVISOR
 
 TABLE: tuple[Step, ...] = (
+    Step("approve_referral", (R.PROPOSED,), R.PENDING, SUPERVISOR, (REFERRAL_ID,), "approve"),
+    Step("return_referral", (R.PROPOSED,), R.RETURNED, SUPERVISOR, (REFERRAL_ID, RETURN_NOTE), "return_"),
     Step("accept", (R.PENDING,), R.ACCEPTED, AGENCY, (REFERRAL_ID,), "accept"),
     Step("decline", (R.PENDING,), R.DECLINED, AGENCY, (REFERRAL_ID, DECLINE_REASON), "decline"),
     Step("report_service", (R.ACCEPTED,), R.COMPLETED, AGENCY, (REFERRAL_ID, SERVICE_GIVEN, DELIVERED_ON),
          "complete"),
     Step("report_failure", (R.ACCEPTED,), R.FAILED, AGENCY, (REFERRAL_ID, FAILURE_REASON), "fail"),
-    Step("revoke_referral", (R.PENDING, R.ACCEPTED), R.REVOKED, CASEWORKER, (REFERRAL_ID, REVOKE_REASON), "revoke"),
+    Step("revoke_referral", (R.PROPOSED, R.PENDING, R.ACCEPTED), R.REVOKED, CASEWORKER, (REFERRAL_ID, REVOKE_REASON),
+         "revoke"),
 )
 
 EVENTS: tuple[str, ...] = tuple(step.event for step in TABLE)
 
 EVENT_LABELS = {
+    "approve_referral": _l("Tetapkan rujukan"),
+    "return_referral": _l("Kembalikan rujukan"),
     "accept": _l("Terima rujukan"),
     "decline": _l("Tolak rujukan"),
     "report_service": _l("Laporkan layanan"),
@@ -116,6 +128,8 @@ class ReferralFlow:
         def allowed(_event) -> bool:
             if self.actor.role != step.role:
                 return False
+            if step.role == Role.SUPERVISOR:  # sign-off is the regency's: not a province's, not a neighbour's
+                return self.actor.region_code == self.referral.case.regency_code
             # An agency answers only its own referrals; Dinsos staff reach the case through their area.
             return step.role != Role.AGENCY or self.referral.agency_id == self.actor.agency_id
         return allowed
@@ -145,9 +159,31 @@ class ReferralFlow:
         self._answered()
         self.referral.failure_reason = self.audit_details["reason"] = self.values["reason"]
 
+    def _reviewed(self) -> None:
+        referral = self.referral
+        referral.status = self.state
+        referral.reviewed_by_id = self.actor.id
+        referral.reviewed_at = utcnow()
+        self.audit_details.update(referral_id=referral.id, agency=referral.agency.name, status=self.state)
+
+    def effect_approve(self, _e) -> None:
+        """Only an approved referral has a letter number, reaches the agency's inbox and starts its clock."""
+        self._reviewed()
+        referral = self.referral
+        referral.letter_number = self.audit_details["letter_number"] = letter_number(referral)
+
+    def effect_return_(self, _e) -> None:
+        self._reviewed()
+        self.referral.return_note = self.audit_details["note"] = self.values["note"]
+
     def effect_revoke(self, _e) -> None:
         self._answered()
         self.referral.revoke_reason = self.audit_details["reason"] = self.values["reason"]
+
+
+def letter_number(referral: Referral) -> str:
+    """`RJK/1603/2026/000123`: the regency, the year of approval, the referral: unique without a counter."""
+    return f"RJK/{referral.case.regency_code.replace('.', '')}/{referral.reviewed_at.year}/{referral.id:06d}"
 
 
 def offered(referral: Referral, user) -> list[str]:

@@ -22,6 +22,7 @@ BLOCK = re.compile(r"```sh\n(BASE=http://127\.0\.0\.1:5000/api/v1\n.*?)```", re.
 def demo_server(app, backend):
     if backend != "sqlite":
         pytest.skip("one backend is enough for the README; the API tests cover PostgreSQL")
+    app.config["REFERRAL_SIGNOFF"] = True  # as `make run` has it
     result = app.test_cli_runner().invoke(args=["demo", "load"])
     assert result.exit_code == 0, result.output
     db.session.commit()
@@ -44,9 +45,12 @@ def test_the_readme_walkthrough_works_as_written(demo_server):
     assert run.returncode == 0, run.stdout + run.stderr
     lines = run.stdout.splitlines()
     # Issue 6: once its only referral is served the case is `answered` (the caseworker's to close), not in service.
-    assert lines[:6] == ["submitted", "in_assessment", "assessed", "referred", "in_service", "answered"]
-    assert lines[6] == "closed resolved"
-    assert "'case.created'" in lines[7] and "'case.close'" in lines[7] and "'referral.report_service'" in lines[7]
-    assert lines[8].startswith("401 ")
+    assert lines[:4] == ["submitted", "in_assessment", "assessed", "referred"]
+    assert re.fullmatch(r"pending RJK/1603/\d{4}/\d{6}", lines[4]), lines[4]  # signed off, with its letter number
+    assert lines[5:7] == ["in_service", "answered"]
+    assert lines[7] == "closed resolved"
+    assert "'case.created'" in lines[8] and "'case.close'" in lines[8] and "'referral.report_service'" in lines[8]
+    assert "'referral.approve_referral'" in lines[8]
+    assert lines[9].startswith("401 ")
     db.session.rollback()
     assert verify().ok

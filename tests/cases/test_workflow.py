@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 
 import pytest
+from flask import current_app
 from sqlalchemy import func, select
 
 from puskesos.accounts.jurisdiction import can_read_case
@@ -45,7 +46,7 @@ from tests import factories
 REFERRAL_TABLE = referral_workflow.TABLE
 REFERRAL_DEADLINES = referral_workflow.DEADLINES
 ASSESSED = ("submit", "start", "assess")
-OPEN = ("pending", "accepted")  # DESIGN: the referral statuses an agency or Dinsos still has to act on
+OPEN = ("proposed", "pending", "accepted")  # DESIGN: the referral statuses someone still has to act on
 INPUT_ERROR = "Periksa kembali isian yang ditandai."
 
 
@@ -53,12 +54,12 @@ INPUT_ERROR = "Periksa kembali isian yang ditandai."
 
 
 def derived_state(statuses) -> State:
-    """DESIGN: some accepted → in_service; else some pending → referred; else some completed or failed →
-    answered; else (no referral, or only declined and revoked ones) → assessed."""
+    """DESIGN: some accepted → in_service; else some pending or proposed → referred; else some completed or
+    failed → answered; else (no referral, or only declined, returned and revoked ones) → assessed."""
     statuses = {str(s) for s in statuses}
     if "accepted" in statuses:
         return State.IN_SERVICE
-    if "pending" in statuses:
+    if statuses & {"pending", "proposed"}:
         return State.REFERRED
     if statuses & {"completed", "failed"}:
         return State.ANSWERED
@@ -103,7 +104,8 @@ def referral_table_allows(referral, actor, event: str) -> bool:
     agency answers only the referrals addressed to it."""
     step = referral_step(event)
     return (referral.status in step.sources and actor.role == step.role
-            and (actor.role != Role.AGENCY or referral.agency_id == actor.agency_id))
+            and (actor.role != Role.AGENCY or referral.agency_id == actor.agency_id)
+            and (actor.role != Role.SUPERVISOR or actor.region_code == referral.case.regency_code))
 
 
 # -- helpers ------------------------------------------------------------------------------------------------
@@ -166,6 +168,17 @@ class Kit:
                                eligible=False)
             elif name == "refer":
                 factories.fire(case, "refer", w.caseworker, **factories.refer_inputs(agency))
+            elif name == "propose":  # with sign-off on: the referral waits for a supervisor
+                current_app.config["REFERRAL_SIGNOFF"] = True
+                try:
+                    factories.fire(case, "refer", w.caseworker, **factories.refer_inputs(agency))
+                finally:
+                    current_app.config["REFERRAL_SIGNOFF"] = False
+            elif name == "approve":
+                factories.fire(case, "approve_referral", w.supervisor, referral_id=referral_of(case, agency).id)
+            elif name == "return":
+                factories.fire(case, "return_referral", w.supervisor, referral_id=referral_of(case, agency).id,
+                               note="Instansi kurang tepat")
             elif name == "accept":
                 factories.fire(case, "accept", self.agency_users[arg], referral_id=referral_of(case, agency).id)
             elif name == "decline":
@@ -221,7 +234,8 @@ class Kit:
             return factories.refer_inputs(agency)
         if event in REFERRAL_EVENTS:
             referral = referral or self.target_referral(event, case, actor)
-            inputs = {"referral_id": referral.id if referral else 0, "reason": "Alasan tertulis"}
+            inputs = {"referral_id": referral.id if referral else 0, "reason": "Alasan tertulis",
+                      "note": "Catatan supervisor"}
             if event == "report_service":
                 inputs.update(service_given="PBI aktif kembali", delivered_on=timeutil.today().isoformat())
             return inputs
@@ -248,7 +262,7 @@ def test_the_tables_hold_the_designed_deadlines():
     assert {str(k): v for k, v in DEADLINES.items()} == {
         "registered": 2, "submitted": 3, "in_assessment": 7, "needs_info": 10, "assessed": 3,
         "referred": FOLLOWS_REFERRALS, "in_service": FOLLOWS_REFERRALS, "answered": 3}
-    assert {str(k): v for k, v in REFERRAL_DEADLINES.items()} == {"pending": 5, "accepted": 14}
+    assert {str(k): v for k, v in REFERRAL_DEADLINES.items()} == {"proposed": 2, "pending": 5, "accepted": 14}
     assert set(CASE_EVENTS) | set(REFERRAL_EVENTS) == set(EVENTS) and not set(CASE_EVENTS) & set(REFERRAL_EVENTS)
     assert set(REFERRAL_EVENTS) == {step.event for step in REFERRAL_TABLE}
 
@@ -391,7 +405,8 @@ REFERRAL_CONTEXTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "own-earlier-completed": (("refer:bpjs", "accept:bpjs", "report:bpjs"), ()),
 }
 # How the referral acted on reaches each status a referral row starts from.
-REFERRAL_SOURCES = {"pending": (), "accepted": ("accept:bpjs",)}
+REFERRAL_SOURCES = {"proposed": ("propose:bpjs",), "pending": ("refer:bpjs",),
+                    "accepted": ("refer:bpjs", "accept:bpjs")}
 
 
 def test_every_referral_row_moves_the_referral_and_the_case(kit):
@@ -400,10 +415,10 @@ def test_every_referral_row_moves_the_referral_and_the_case(kit):
     state's due date), one `referral.<event>` audit event."""
     derived = set()
     for context, (before_target, after_target) in REFERRAL_CONTEXTS.items():
-        case = kit.build((*ASSESSED, *before_target, "refer:bpjs", *after_target))
-        target = referral_of(case, kit.agencies["bpjs"])
         for status, path in REFERRAL_SOURCES.items():
-            kit.apply(case, path)
+            case = kit.build((*ASSESSED, *before_target, path[0]))
+            target = referral_of(case, kit.agencies["bpjs"])
+            kit.apply(case, (*after_target, *path[1:]))
             assert target.status == status, (context, status)
             for step in REFERRAL_TABLE:
                 if status in step.sources:
@@ -443,7 +458,13 @@ def _fire_referral_allowed(kit, case, target, step, where) -> State:
     else:
         assert case.step_started_at == started_before, where
     # the row's effect
-    assert (target.answered_by_id, target.answered_at is not None) == (actor.id, True), where
+    if step.event in ("approve_referral", "return_referral"):  # the sign-off: reviewed, not answered
+        assert (target.reviewed_by_id, target.reviewed_at is not None) == (actor.id, True), where
+        assert (target.letter_number is not None) == (step.event == "approve_referral"), where
+    else:
+        assert (target.answered_by_id, target.answered_at is not None) == (actor.id, True), where
+    if step.event == "return_referral":
+        assert target.return_note == inputs["note"], where
     if step.event == "decline":
         assert target.decline_reason == inputs["reason"], where
     elif step.event == "report_failure":
@@ -461,6 +482,8 @@ def _fire_referral_allowed(kit, case, target, step, where) -> State:
 # The BPJS referral acted on, in each status; for the final statuses that end BPJS's access to the case, a newer
 # BPJS referral keeps the agency on it so that its refusal is about the status, not about access.
 STATUS_SCENARIOS: dict[str, tuple[str, ...]] = {
+    "proposed": (*ASSESSED, "refer:dukcapil", "propose:bpjs"),
+    "returned": (*ASSESSED, "refer:dukcapil", "propose:bpjs", "return:bpjs", "refer:bpjs"),
     "pending": (*ASSESSED, "refer:dukcapil", "refer:bpjs"),
     "accepted": (*ASSESSED, "refer:dukcapil", "refer:bpjs", "accept:bpjs"),
     "declined": (*ASSESSED, "refer:dukcapil", "refer:bpjs", "decline:bpjs", "refer:bpjs"),
@@ -518,6 +541,8 @@ def _check_referral_refusal(exc, case, target, actor, event, where) -> None:
         assert type(exc) is NotFound, where
     elif actor.role != step.role:
         assert "Peran Anda tidak dapat melakukan aksi ini." in message, where
+    elif actor.role == Role.SUPERVISOR and actor.region_code != case.regency_code:
+        assert "hanya oleh supervisor kabupaten/kota kasus ini" in message, where
     elif actor.role == Role.AGENCY and target.agency_id != actor.agency_id:
         assert "Rujukan tidak ditemukan pada kasus ini." in message and "referral_id" in exc.errors, where
     else:

@@ -25,6 +25,12 @@ from puskesos.regions.services import load_regions
 from tests import factories
 
 
+@pytest.fixture(autouse=True)
+def signoff_as_in_production(app):
+    """The demo data is made as production runs: referrals wait for a supervisor's sign-off."""
+    app.config["REFERRAL_SIGNOFF"] = True
+
+
 def invoke(app, *args):
     return app.test_cli_runner().invoke(args=["demo", "load", *args])
 

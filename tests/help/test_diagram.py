@@ -122,7 +122,7 @@ def test_a_new_row_appears_without_touching_the_diagram(page_client, monkeypatch
     case_svg, _ = drawings(page_client)
     assert ("reopen", "answered", "in_assessment") in edges(case_svg, derived=False)
     assert "9 hari kerja" in nodes(case_svg)["assessed"]
-    step = dataclasses.replace(referral_table.TABLE[0], sources=(ReferralStatus.DECLINED,))
+    step = dataclasses.replace(referral_table.step_of("accept"), sources=(ReferralStatus.DECLINED,))
     monkeypatch.setattr(referral_table, "TABLE", (*referral_table.TABLE, step))
     _, referral_svg = drawings(page_client)
     assert ("accept", "declined", "accepted") in edges(referral_svg)

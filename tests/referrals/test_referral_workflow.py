@@ -136,7 +136,7 @@ def case_due(case, day: dt.date):
 def test_the_designed_referral_deadlines():
     """The values the checks below count with: an accepted referral has the service deadline (14 working days),
     not the answer deadline (5); final statuses have none."""
-    assert {str(k): v for k, v in REFERRAL_DEADLINES.items()} == {"pending": 5, "accepted": 14}
+    assert {str(k): v for k, v in REFERRAL_DEADLINES.items()} == {"proposed": 2, "pending": 5, "accepted": 14}
 
 
 def test_every_referral_event_sets_the_referrals_own_due_date(drive):

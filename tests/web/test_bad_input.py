@@ -21,6 +21,7 @@ import re
 from urllib.parse import quote
 
 import pytest
+from flask import current_app
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -259,9 +260,10 @@ SOURCE_STATE = {"resolve_at_intake": "registered", "submit": "needs_info", "star
                 "request_info": "in_assessment", "complete_assessment": "in_assessment", "refer": "assessed",
                 "revoke_referral": "referred", "accept": "referred", "decline": "referred",
                 "report_service": "in_service", "report_failure": "in_service", "close": "assessed",
-                "reopen": "closed"}
+                "reopen": "closed", "approve_referral": "proposed", "return_referral": "proposed"}
 ACTOR = {"resolve_at_intake": "officer_a", "submit": "officer_a", "accept": "caseworker", "decline": "caseworker",
-         "report_service": "caseworker", "report_failure": "caseworker"}
+         "report_service": "caseworker", "report_failure": "caseworker", "approve_referral": "supervisor",
+         "return_referral": "supervisor"}
 @st.composite
 def event_posts(draw):
     event = draw(st.sampled_from(EVENTS))
@@ -277,7 +279,8 @@ def _resolve(data: dict, version: int, referral_id: int | None, agency_id: int) 
 def test_every_event_and_input_is_fuzzed():
     """The fuzz below covers each event of both tables, each from a state it may start in."""
     assert set(SOURCE_STATE) == set(EVENTS)
-    referral_status = {"referred": "pending", "in_service": "accepted"}  # of the latest referral (factories.case_in)
+    # of the latest referral (factories.case_in; "proposed": a referral made with sign-off on)
+    referral_status = {"referred": "pending", "in_service": "accepted", "proposed": "proposed"}
     for event, state in SOURCE_STATE.items():
         if event in REFERRAL_EVENTS:
             step = next(step for step in REFERRAL_TABLE if step.event == event)
@@ -291,6 +294,12 @@ def test_every_event_and_input_is_fuzzed():
 @pytest.fixture
 def cases_by_state(world):
     cases = {s.value: factories.case_in(s.value, world) for s in State}
+    cases["proposed"] = factories.case_in(State.ASSESSED, world)
+    current_app.config["REFERRAL_SIGNOFF"] = True  # this one waits for a supervisor's sign-off
+    try:
+        factories.fire(cases["proposed"], "refer", world.caseworker, **factories.refer_inputs(world.bpjs))
+    finally:
+        current_app.config["REFERRAL_SIGNOFF"] = False
     return {state: (case.id, case.number) for state, case in cases.items()}
 
 
