@@ -32,6 +32,7 @@ run: install
 	PUSKESOS_ENV=development $(FLASK) regions load
 	PUSKESOS_ENV=development $(FLASK) holidays import
 	PUSKESOS_ENV=development $(FLASK) demo load
+	PUSKESOS_ENV=development $(FLASK) sla sweep
 	PUSKESOS_ENV=development $(FLASK) run --host 127.0.0.1 --port 5000
 
 lint: $(STAMP)
