@@ -1,5 +1,5 @@
 """escalations: one row per case or referral and step that went past its deadline (flask sla sweep);
-referral sign-off: who approved or returned a referral, its note and its letter number
+referral sign-off: who approved or returned a referral, its note, its letter number and verification token
 
 Revision ID: 0005
 Revises: 0004
@@ -38,14 +38,18 @@ def upgrade():
         batch_op.add_column(sa.Column('reviewed_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('return_note', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('letter_number', sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column('verify_token', sa.String(length=64), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_referral_reviewed_by_id_user_account'), 'user_account',
                                     ['reviewed_by_id'], ['id'])
         batch_op.create_unique_constraint(batch_op.f('uq_referral_letter_number'), ['letter_number'])
+        batch_op.create_unique_constraint(batch_op.f('uq_referral_verify_token'), ['verify_token'])
 
 
 def downgrade():
     with op.batch_alter_table('referral', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_referral_verify_token'), type_='unique')
         batch_op.drop_constraint(batch_op.f('uq_referral_letter_number'), type_='unique')
+        batch_op.drop_column('verify_token')
         batch_op.drop_constraint(batch_op.f('fk_referral_reviewed_by_id_user_account'), type_='foreignkey')
         batch_op.drop_column('letter_number')
         batch_op.drop_column('return_note')

@@ -12,6 +12,7 @@ from puskesos.accounts.roles import Role
 from puskesos.audit.services import details_of
 from puskesos.cases.services import allowed_events
 from puskesos.core.errors import BadRequest
+from puskesos.referrals.letters import verify_url
 
 
 def utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -35,7 +36,7 @@ def referral(r) -> dict:
         "service": r.service, "reason": r.reason, "consent": r.consent, "status": r.status, "due_on": r.due_on,
         "created_at": utc(r.created_at), "decline_reason": r.decline_reason, "service_given": r.service_given,
         "delivered_on": r.delivered_on, "revoke_reason": r.revoke_reason, "failure_reason": r.failure_reason,
-        "letter_number": r.letter_number, "return_note": r.return_note,
+        "letter_number": r.letter_number, "return_note": r.return_note, "verify_url": verify_url(r),
     }
 
 

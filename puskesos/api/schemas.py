@@ -118,6 +118,7 @@ class ReferralSchema(Schema):
     failure_reason = fields.String(allow_none=True)
     letter_number = fields.String(allow_none=True, metadata={"description": "Given when a supervisor approves it"})
     return_note = fields.String(allow_none=True)
+    verify_url = fields.String(allow_none=True, metadata={"description": "Public check of the referral letter"})
 
 
 class CaseSchema(CaseSummarySchema):

@@ -129,7 +129,7 @@ def verify(batch_size: int = 5000, progress=None) -> VerifyResult:
 
 
 # Events that record something about a case without changing it: no version bump (a NIK reveal, an escalation).
-UNVERSIONED_ACTIONS = ("pii.viewed", "case.overdue", "referral.overdue")
+UNVERSIONED_ACTIONS = ("pii.viewed", "case.overdue", "referral.overdue", "letter.viewed", "letter.printed")
 
 
 def _missing_tail(next_seq: int) -> Break | None:

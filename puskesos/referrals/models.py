@@ -113,6 +113,8 @@ class Referral(db.Model):
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     return_note: Mapped[str | None] = mapped_column(Text)
     letter_number: Mapped[str | None] = mapped_column(String(40), unique=True)
+    # The letter's QR code carries it: an unguessable token for the public check, given on approval.
+    verify_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     agency = relationship("Agency", lazy="joined")
     case = relationship("Case", back_populates="referrals")

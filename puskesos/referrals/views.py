@@ -17,8 +17,8 @@ from puskesos.cases.workflow import EVENT_LABELS
 from puskesos.core.errors import ServiceError
 from puskesos.core.ids import parse_id
 from puskesos.core.pagination import newest_first
-from puskesos.extensions import db
-from puskesos.referrals import services
+from puskesos.extensions import db, limiter
+from puskesos.referrals import letters, services
 from puskesos.referrals.forms import ANSWER_FORMS, AgencyForm
 from puskesos.referrals.models import Agency, Referral, ReferralStatus
 from puskesos.referrals.workflow import offered as offered_events
@@ -132,6 +132,44 @@ def answer(referral_id: int, event: str):
     if changed is not None:
         form.version.data = referral.case.version  # what the agency typed stays, to send again
     return _render(referral, forms, changed=changed, status=refusal.status)
+
+
+# -- the referral letter and its public check ------------------------------------------------------------------
+
+
+@bp.get("/referrals/<id:referral_id>/letter")
+@login_required
+def letter(referral_id: int):
+    """The printable Surat Rujukan of an approved referral (A4); each view is audited."""
+    try:
+        referral = letters.get_letter(current_user, referral_id)
+    except ServiceError:
+        abort(404)
+    printing = request.args.get("print") == "1"
+    if not printing:  # the print was recorded by the POST that led here
+        run(letters.record, current_user, referral)
+    url = letters.verify_url(referral)
+    return render_template("referrals/letter.html", referral=referral, case=referral.case, verify_url=url,
+                           qr=letters.qr_svg(url), printing=printing)
+
+
+@bp.post("/referrals/<id:referral_id>/letter/print")
+@login_required
+def print_letter(referral_id: int):
+    try:
+        referral = letters.get_letter(current_user, referral_id)
+    except ServiceError:
+        abort(404)
+    run(letters.record, current_user, referral, printed=True)
+    return redirect(url_for("referrals.letter", referral_id=referral.id, print=1), 303)
+
+
+@bp.get("/v/<path:token>")
+@limiter.limit("60 per minute")
+def verify(token: str):
+    """Public: is this referral letter genuine, and where does it stand? Nothing personal; no hint of why not."""
+    found = letters.verify(token)
+    return render_template("referrals/verify.html", found=found), 200 if found else 404
 
 
 # -- admin: agencies ------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ deadline in working days beside it. The case follows its referrals: `cases.workf
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from flask import current_app
@@ -171,6 +172,7 @@ class ReferralFlow:
         self._reviewed()
         referral = self.referral
         referral.letter_number = self.audit_details["letter_number"] = letter_number(referral)
+        referral.verify_token = secrets.token_urlsafe(32)  # never in the audit log: it is the letter's key
 
     def effect_return_(self, _e) -> None:
         self._reviewed()

@@ -54,6 +54,8 @@ def register(app: Flask) -> None:
         if data.get("messages") and _wants_problem():  # webargs: the request did not fit the schema
             return render_error(status, _l("Periksa kembali isian yang ditandai."),
                                 flatten_errors(data["messages"]))
+        if status == 404 and request.endpoint == "referrals.verify":  # a letter's check: "not valid", whatever the URL
+            return render_template("referrals/verify.html", found=None), 404
         return render_error(status)
 
     @app.errorhandler(Exception)

@@ -4,6 +4,8 @@
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.addEventListener("click", function () { window.print(); });
   });
+  // A page opened to be printed (the referral letter, after its print was recorded) prints itself.
+  if (document.querySelector("[data-autoprint]")) { window.addEventListener("load", function () { window.print(); }); }
   // Copy a text field's content (the status message for the complainant) to the clipboard.
   document.querySelectorAll("[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {
