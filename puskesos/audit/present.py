@@ -39,6 +39,7 @@ OTHER_ACTIONS = {
     "export.cases": _l("Daftar kasus diekspor"),
     "export.referrals": _l("Daftar rujukan diekspor"),
     "export.audit": _l("Log audit diekspor"),
+    "export.recap": _l("Rekap bulanan diekspor"),
     "letter.viewed": _l("Surat rujukan dilihat"),
     "letter.printed": _l("Surat rujukan dicetak"),
     "case.overdue": _l("Melewati tenggat tahap ini"),

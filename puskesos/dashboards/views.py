@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -12,9 +12,11 @@ from puskesos.cases.workflow import STATE_LABELS, State
 from puskesos.core.errors import NotFound
 from puskesos.dashboards import services
 from puskesos.dashboards.charts import Bar, bar_chart
+from puskesos.dashboards.recap_xlsx import XLSX, recap_workbook
 from puskesos.extensions import db
 from puskesos.referrals.models import REFERRAL_STATUS_LABELS, ReferralStatus
 from puskesos.regions.models import Region
+from puskesos.web.forms import run
 from puskesos.web.templating import prime_region_names, village_short
 
 bp = Blueprint("dashboards", __name__, url_prefix="/dashboard")
@@ -87,4 +89,10 @@ def recap():
         abort(404)
     result = services.monthly_recap(current_user, area, month)
     prime_region_names([code for code, _o, _c in result.by_village] + [area.code])
+    if request.args.get("format") == "xlsx":
+        data, refusal = run(recap_workbook, current_user, result)  # the export's audit event commits first
+        if refusal is not None:
+            abort(refusal.status)
+        return Response(data, mimetype=XLSX, headers={
+            "Content-Disposition": f"attachment; filename=rekap-{month:%Y-%m}-{area.code.replace('.', '')}.xlsx"})
     return render_template("dashboards/recap.html", recap=result, area=area)

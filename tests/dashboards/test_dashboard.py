@@ -265,3 +265,29 @@ def test_monthly_recap_equals_direct_counts(seeded, client):
     for bad in ("?month=2026-13", "?month=abc", f"?month={future}", "?month=1999-12", f"?village={VILLAGE_LAHAT}"):
         assert client.get("/dashboard/recap" + bad).status_code == 404, bad
     assert login(client, "bpjs_user").get("/dashboard/recap").status_code == 404
+
+
+def test_the_monthly_recap_exports_to_xlsx_and_is_audited(world, client):
+    import io
+
+    import openpyxl
+    from sqlalchemy import select
+
+    from puskesos.audit.models import AuditEvent
+    from puskesos.core.timeutil import today
+
+    for _ in range(3):
+        factories.register(world.officer)
+    factories.register(world.officer_b, village_code=factories.VILLAGE_B)
+    login(client, "supervisor")
+    month = today().strftime("%Y-%m")
+    resp = client.get(f"/dashboard/recap?month={month}&format=xlsx")
+    assert resp.status_code == 200 and resp.mimetype.endswith("spreadsheetml.sheet")
+    book = openpyxl.load_workbook(io.BytesIO(resp.data))
+    villages = [tuple(row) for row in book.worksheets[0].iter_rows(min_row=4, values_only=True)]
+    assert sorted(opened for _name, opened, _closed in villages) == [1, 3]
+    assert [row[0] for row in book.worksheets[1].iter_rows(min_row=4, values_only=True)] == ["Kesehatan"]
+    event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "export.recap")).scalar_one()
+    assert '"month":"%s"' % month in event.details and '"count":3' in event.details
+    login(client, "supervisor_lahat")
+    assert client.get(f"/dashboard/recap?month={month}&format=xlsx&village=16.03.01.2011").status_code == 404
