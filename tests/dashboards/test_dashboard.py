@@ -288,6 +288,6 @@ def test_the_monthly_recap_exports_to_xlsx_and_is_audited(world, client):
     assert sorted(opened for _name, opened, _closed in villages) == [1, 3]
     assert [row[0] for row in book.worksheets[1].iter_rows(min_row=4, values_only=True)] == ["Kesehatan"]
     event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "export.recap")).scalar_one()
-    assert '"month":"%s"' % month in event.details and '"count":3' in event.details
+    assert f'"month":"{month}"' in event.details and '"count":3' in event.details
     login(client, "supervisor_lahat")
     assert client.get(f"/dashboard/recap?month={month}&format=xlsx&village=16.03.01.2011").status_code == 404
