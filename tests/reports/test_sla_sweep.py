@@ -153,3 +153,34 @@ def test_the_sweep_notifies_who_must_act_once(late, world):
     to_agency = {r.recipient_id for r in rows if r.kind == "referral.overdue" and r.case_id == referred.id}
     assert world.agency_user.id in to_agency
     assert len(rows) == len(set(rows))  # the second sweep added nothing
+
+
+def test_deadlines_across_lebaran_and_the_year_end_escalate_on_the_right_day(world):
+    """Counted by hand from the 2026/2027 decree: Nyepi 18–19 March and Idulfitri 20–24 March 2026 (leave and
+    holidays), Christmas 24–25 December 2026, New Year and Isra Mikraj (1 and 5 January 2027) are not working
+    days."""
+    with clock_at(at(dt.date(2026, 3, 17))):
+        lebaran = factories.case_in(State.SUBMITTED, world)  # 3 working days: the 25th, 26th, 27th
+    assert lebaran.due_on == dt.date(2026, 3, 27)
+    with clock_at(at(dt.date(2026, 12, 23))):
+        year_end = factories.case_in(State.SUBMITTED, world)  # 28th, 29th, 30th
+    assert year_end.due_on == dt.date(2026, 12, 30)
+    with clock_at(at(dt.date(2026, 12, 30))):
+        factories.fire(year_end, "start_assessment", world.caseworker)  # 7: 31 Dec, 4, 6, 7, 8, 11, 12 Jan
+    assert year_end.due_on == dt.date(2027, 1, 12) and not year_end.due_estimated
+
+    def late_steps(case) -> list:
+        return [(e["step"], e["days_late"]) for e in overdue_events("case.overdue") if e["case"] == case.number]
+
+    with clock_at(at(dt.date(2026, 3, 27))):
+        sla.sweep()
+    assert late_steps(lebaran) == []  # due today: not yet late
+    with clock_at(at(dt.date(2026, 3, 30))):
+        sla.sweep()
+    assert late_steps(lebaran) == [("submitted", 3)]
+    with clock_at(at(dt.date(2027, 1, 12))):
+        sla.sweep()
+    assert late_steps(year_end) == []
+    with clock_at(at(dt.date(2027, 1, 13))):
+        sla.sweep()
+    assert late_steps(year_end) == [("in_assessment", 1)]
