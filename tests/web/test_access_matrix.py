@@ -513,7 +513,7 @@ def test_anonymous_visitor_is_sent_to_login_on_every_route(matrix):
     app = matrix.app
     values = {"number": matrix.cases["referred"].number, "event": "submit",
               "referral_id": matrix.referrals["pending"], "user_id": matrix.user_ids["officer"],
-              "agency_id": matrix.agency_ids["bpjs"], "code": "16.03", "notification_id": 1}
+              "agency_id": matrix.agency_ids["bpjs"], "code": "16.03", "notification_id": 1, "token": "x" * 43}
     client = app.test_client()
     before = {key: snapshot(matrix, case.id) for key, case in matrix.cases.items()}
     checked = []
@@ -529,6 +529,10 @@ def test_anonymous_visitor_is_sent_to_login_on_every_route(matrix):
             checked.append((method, path))
             if rule.endpoint in ("api-docs.openapi_json", "api_docs.reference"):  # public: the API's contract
                 assert resp.status_code == 200, (method, path, resp.status_code)
+                continue
+            if rule.endpoint == "referrals.verify":  # public: a letter's check; an unknown token is "not valid"
+                assert resp.status_code == 404 and "Surat tidak valid." in body, (method, path, resp.status_code)
+                assert_no_leak(body, *matrix.cases.values())
                 continue
             if rule.endpoint == "api.create_token":  # public: where a token is asked for
                 assert resp.status_code in (400, 422), (method, path, resp.status_code)
