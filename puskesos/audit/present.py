@@ -51,8 +51,7 @@ def action_code(event: str) -> str:
     return f"referral.{event}" if event in REFERRAL_EVENTS else f"case.{event}"
 
 
-ACTION_LABELS = {"case.created": OTHER_ACTIONS["case.created"], "case.updated": OTHER_ACTIONS["case.updated"],
-                 **{action_code(e): EVENT_LABELS[e] for e in EVENTS}, **OTHER_ACTIONS}
+ACTION_LABELS = {**{action_code(e): EVENT_LABELS[e] for e in EVENTS}, **OTHER_ACTIONS}
 
 
 def action_label(action: str):

@@ -13,7 +13,7 @@ from puskesos.accounts.jurisdiction import audit_filter
 from puskesos.accounts.models import User
 from puskesos.audit.models import AuditEvent
 from puskesos.core.text import LIKE_ESCAPE, contains_pattern
-from puskesos.core.timeutil import WIB
+from puskesos.core.timeutil import utc_start_of
 from puskesos.extensions import db
 
 AUTH_PREFIX = "auth."
@@ -44,13 +44,6 @@ class AuditFilters:
     actor_by_name: bool = False  # `actor` may also be part of a full name (the page); the API matches usernames
 
 
-def _utc_start_of(day: dt.date) -> dt.datetime:
-    """Supervisors ask for days in Indonesia (WIB); the log keeps naive UTC. Days beyond any event are clamped
-    (the zone shift would overflow at the ends of the calendar)."""
-    day = min(max(day, dt.date(1900, 1, 1)), dt.date(9999, 12, 30))
-    return dt.datetime.combine(day, dt.time(), tzinfo=WIB).astimezone(dt.UTC).replace(tzinfo=None)
-
-
 def log_query(user, filters: AuditFilters):
     """Events of the supervisor's area, newest first."""
     query = select(AuditEvent).where(audit_filter(user))
@@ -71,7 +64,7 @@ def log_query(user, filters: AuditFilters):
     elif not filters.include_auth:
         query = query.where(AuditEvent.action.not_like(AUTH_PREFIX + "%"))
     if filters.since:
-        query = query.where(AuditEvent.created_at >= _utc_start_of(filters.since))
+        query = query.where(AuditEvent.created_at >= utc_start_of(filters.since))
     if filters.until and filters.until < dt.date(9999, 12, 30):
-        query = query.where(AuditEvent.created_at < _utc_start_of(filters.until + dt.timedelta(days=1)))
+        query = query.where(AuditEvent.created_at < utc_start_of(filters.until + dt.timedelta(days=1)))
     return query.order_by(AuditEvent.seq.desc())

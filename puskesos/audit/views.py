@@ -13,6 +13,7 @@ from puskesos.audit.services import log_query
 from puskesos.core.ids import parse_id
 from puskesos.core.pagination import newest_first
 from puskesos.web.access import require_role
+from puskesos.web.templating import prime_region_names
 
 bp = Blueprint("audit", __name__)
 
@@ -24,4 +25,5 @@ def log():
     form = AuditFilterForm(request.args)
     query = log_query(current_user, form.filters()).options(selectinload(AuditEvent.actor))
     page = newest_first(query, AuditEvent.seq, parse_id(request.args.get("before")), current_app.config["PAGE_SIZE"])
+    prime_region_names(ev.region_code for ev in page.rows if ev.region_code)  # one query, not one per row
     return render_template("audit/log.html", form=form, events=page.rows, next_before=page.next_before)

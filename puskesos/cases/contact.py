@@ -28,9 +28,15 @@ def status_message(case) -> str:
     return message
 
 
-def whatsapp_link(case) -> str | None:
+def whatsapp_link(case, message: str) -> str | None:
     """wa.me takes the number in international form without the plus; the phone is stored normalised (+62…)."""
     phone = (case.phone or "").lstrip("+")
     if not phone.isdigit():
         return None
-    return f"{WHATSAPP}{phone}?text={quote(status_message(case))}"
+    return f"{WHATSAPP}{phone}?text={quote(message)}"
+
+
+def contact(case) -> tuple[str | None, str]:
+    """(the click-to-chat link or None, the status message): the message made once for both."""
+    message = status_message(case)
+    return whatsapp_link(case, message), message

@@ -47,7 +47,7 @@ from puskesos.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from puskesos.core.ids import parse_id
 from puskesos.core.inputs import validate
 from puskesos.core.text import LIKE_ESCAPE, contains_pattern
-from puskesos.core.timeutil import WIB, today, utcnow
+from puskesos.core.timeutil import today, utc_start_of, utcnow
 from puskesos.extensions import db
 from puskesos.notifications.services import notify_event
 from puskesos.referrals import services as referrals
@@ -98,16 +98,24 @@ def get_case(user, number: str) -> Case:
     return case
 
 
-def allowed_events(case: Case, user) -> list[str]:
+def allowed_events(case: Case, user, actions: dict[int, list[str]] | None = None) -> list[str]:
     """The events the tables offer this user on this case now: the case table's, and the referral table's on any
     referral the user may see (guards about the inputs are checked when fired)."""
     if not can_read_case(user, case):
         return []
     flow = CaseFlow(case, user, dry_run=True)
     offered = {event for event in CASE_EVENTS if getattr(flow, f"may_{event}")()}
-    for referral in case.referrals:
-        offered.update(referral_events_offered(referral, user))
+    for events in (referral_actions(case, user) if actions is None else actions).values():
+        offered.update(events)
     return [event for event in EVENTS if event in offered]
+
+
+def referral_actions(case: Case, user) -> dict[int, list[str]]:
+    """Per referral of the case, the referral events this user may fire on it now (the referral table's dry
+    run); a case page's referral rows and `allowed_events` read the same answer."""
+    if not can_read_case(user, case):
+        return {}
+    return {referral.id: referral_events_offered(referral, user) for referral in case.referrals}
 
 
 def complainant_history(user, nik: str | None, kk_number: str | None, exclude_id: int | None = None) -> list[Case]:
@@ -458,7 +466,7 @@ def scoped_cases(user, filters: CaseFilters):
         query = query.where(~_with_referral(None, "completed"))
     for column, week in ((Case.created_at, filters.opened_week), (Case.closed_at, filters.closed_week)):
         if week is not None:
-            start = dt.datetime.combine(week, dt.time(), WIB).astimezone(dt.UTC).replace(tzinfo=None)
+            start = utc_start_of(week)
             query = query.where(column >= start, column < start + dt.timedelta(days=7))
     if filters.q:
         q = filters.q.strip()

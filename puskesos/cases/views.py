@@ -11,14 +11,13 @@ from flask_login import current_user, login_required
 from puskesos.accounts.roles import Role
 from puskesos.audit.services import timeline
 from puskesos.cases import services
-from puskesos.cases.contact import status_message, whatsapp_link
+from puskesos.cases.contact import contact
 from puskesos.cases.forms import EVENT_FORMS, CaseFilterForm, IntakeForm, fill_from, prepare
 from puskesos.cases.intake import INTAKE, INTAKE_BY_NAME
 from puskesos.cases.workflow import EVENT_LABELS, STATE_LABELS, State, inputs_of
 from puskesos.core.errors import ServiceError
 from puskesos.core.ids import parse_id
 from puskesos.core.inputs import form_value
-from puskesos.referrals.workflow import offered as referral_events_offered
 from puskesos.web.access import require_role
 from puskesos.web.forms import run, show_refusal
 from puskesos.web.reveal import remember_reveal, take_reveal
@@ -192,13 +191,13 @@ def edit(number: str):
 
 
 def _render_case(case, *, status: int = 200):
-    allowed = services.allowed_events(case, current_user)
+    actions = services.referral_actions(case, current_user)
+    allowed = services.allowed_events(case, current_user, actions)
     return render_template(
         "cases/show.html", case=case, allowed=allowed, full_nik=take_reveal(case), events=timeline(case),
         history=services.complainant_history(current_user, case.nik, case.kk_number, exclude_id=case.id),
-        contact=(whatsapp_link(case), status_message(case)) if current_user.role in CONTACT_ROLES else None,
-        referral_actions={r.id: [e for e in referral_events_offered(r, current_user) if e in allowed]
-                          for r in case.referrals},
+        contact=contact(case) if current_user.role in CONTACT_ROLES else None,
+        referral_actions=actions,
         may_edit=services.may_edit(case, current_user),
         inline_events=[e for e in allowed if not inputs_of(e)], form_events=[e for e in allowed if inputs_of(e)],
     ), status

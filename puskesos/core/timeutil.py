@@ -33,6 +33,13 @@ def wib_date(value: dt.datetime) -> dt.date:
     return value.replace(tzinfo=dt.UTC).astimezone(WIB).date()
 
 
+def utc_start_of(day: dt.date) -> dt.datetime:
+    """The naive UTC moment a WIB calendar day starts: users ask for days in Indonesia, the database keeps UTC.
+    Days at the ends of the calendar are clamped (the zone shift would overflow there)."""
+    day = min(max(day, dt.date(1900, 1, 1)), dt.date(9999, 12, 30))
+    return dt.datetime.combine(day, dt.time(), tzinfo=WIB).astimezone(dt.UTC).replace(tzinfo=None)
+
+
 @contextlib.contextmanager
 def clock_at(moment: dt.datetime) -> Iterator[None]:
     """Run the block as if it were `moment` (naive UTC). Only for the demo script and tests."""

@@ -33,11 +33,11 @@ from puskesos.audit.models import AuditEvent
 from puskesos.cases.models import Case
 from puskesos.cases.workflow import State
 from puskesos.core.errors import NotFound
-from puskesos.core.timeutil import WIB, today, utcnow, wib_date
+from puskesos.core.timeutil import today, utc_start_of, utcnow, wib_date
 from puskesos.extensions import db
 from puskesos.referrals.models import OPEN_REFERRAL_STATUSES, Agency, Referral, ReferralStatus
 from puskesos.regions.models import Region
-from puskesos.workdays.models import Holiday
+from puskesos.workdays.services import WorkingDays
 
 DASHBOARD_ROLES = (Role.OFFICER, Role.CASEWORKER, Role.SUPERVISOR)
 WINDOW_DAYS = 90  # medians are taken over what moved in this many days
@@ -173,11 +173,6 @@ def build(user: User, area: Area) -> Dashboard:
 # -- weeks ----------------------------------------------------------------------------------------------------
 
 
-def _utc(day: dt.date) -> dt.datetime:
-    """The naive UTC moment a WIB calendar day starts."""
-    return dt.datetime.combine(day, dt.time(), WIB).astimezone(dt.UTC).replace(tzinfo=None)
-
-
 def week_starts() -> list[dt.date]:
     """The Mondays of the last `WEEKS` weeks, this one last."""
     monday = today() - dt.timedelta(days=today().weekday())
@@ -188,11 +183,11 @@ def weekly(where, base: dict) -> list[tuple[dt.date, Number, Number]]:
     """Cases opened and closed per week: one row of sums, each column one week. No index leads with the area and
     `created_at`/`closed_at`, so this reads the area's index range once (see the module's note)."""
     starts = week_starts()
-    first = _utc(starts[0])
+    first = utc_start_of(starts[0])
 
     def sums(column):
-        columns = [func.sum(case((and_(column >= _utc(s), column < _utc(s + dt.timedelta(days=7))), 1), else_=0))
-                   for s in starts]
+        columns = [func.sum(case((and_(column >= utc_start_of(s), column < utc_start_of(s + dt.timedelta(days=7))),
+                                  1), else_=0)) for s in starts]
         row = db.session.execute(select(*columns).where(where, column >= first)).one()
         return [int(value or 0) for value in row]
 
@@ -203,24 +198,6 @@ def weekly(where, base: dict) -> list[tuple[dt.date, Number, Number]]:
 
 
 # -- working days ---------------------------------------------------------------------------------------------
-
-
-class WorkingDays:
-    """Working days between two moments, counted on the WIB calendar with the holiday table read once."""
-
-    def __init__(self, since: dt.date, until: dt.date):
-        self.holidays = set(db.session.execute(
-            select(Holiday.day).where(Holiday.day.between(since, until))).scalars())
-
-    def between(self, start: dt.datetime, end: dt.datetime) -> int:
-        """Working days after the day `start` falls on, up to and including the day of `end`."""
-        first, last = wib_date(start), wib_date(end)
-        days, day = 0, first
-        while day < last:
-            day += dt.timedelta(days=1)
-            if day.weekday() < 5 and day not in self.holidays:
-                days += 1
-        return days
 
 
 def _median(values: list[int]) -> float | None:
@@ -357,7 +334,7 @@ def monthly_recap(user: User, area: Area, month: dt.date) -> Recap:
     """Five GROUP BYs over the area's cases opened or closed in the month (WIB calendar)."""
     where = _where(user, area)
     following = (month + dt.timedelta(days=32)).replace(day=1)
-    low, high = _utc(month), _utc(following)
+    low, high = utc_start_of(month), utc_start_of(following)
 
     def grouped(column, moment) -> dict:
         return dict(db.session.execute(select(column, func.count()).where(where, moment >= low, moment < high)

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from puskesos.cases.workflow import STATE_LABELS, State
+from puskesos.cases.workflow import STATE_LABELS
 from puskesos.core.errors import NotFound
 from puskesos.dashboards import services
 from puskesos.dashboards.charts import Bar, bar_chart
@@ -73,7 +73,7 @@ def index():
                            state_label=state_label, statuses=list(ReferralStatus),
                            status_label={s.value: REFERRAL_STATUS_LABELS[s] for s in ReferralStatus},
                            districts=districts, villages=villages, window_days=services.WINDOW_DAYS,
-                           step_sample=services.STEP_SAMPLE, open_states=services.OPEN_STATES, State=State,
+                           step_sample=services.STEP_SAMPLE,
                            area_args={"district": area.district, "village": area.village})
 
 

@@ -205,9 +205,18 @@ def target(notification: Notification, user, **url_options) -> str:
     return url_for("cases.show", number=notification.params.get("case", ""), **url_options)
 
 
+def _readable(user):
+    """A notification names a case: once the user may no longer read that case (a referral declined, a move to
+    another area), its notification is not shown either."""
+    from puskesos.accounts.jurisdiction import case_filter
+    from puskesos.cases.models import Case
+
+    return Notification.case_id.in_(select(Case.id).where(case_filter(user)))
+
+
 def user_notifications(user, unread: bool | None = None):
     """A SELECT of the user's notifications, newest first, optionally only unread (True) or read (False)."""
-    query = select(Notification).where(Notification.recipient_id == user.id)
+    query = select(Notification).where(Notification.recipient_id == user.id, _readable(user))
     if unread is True:
         query = query.where(Notification.read_at.is_(None))
     elif unread is False:
@@ -229,8 +238,9 @@ def get_notification(user, notification_id: int | None) -> Notification:
     """The user's own notification; another user's, or none, is NotFound alike."""
     row = None
     if notification_id is not None:
-        row = db.session.execute(select(Notification).where(Notification.id == notification_id,
-                                                            Notification.recipient_id == user.id)).scalar_one_or_none()
+        row = db.session.execute(select(Notification).where(
+            Notification.id == notification_id, Notification.recipient_id == user.id, _readable(user),
+        )).scalar_one_or_none()
     if row is None:
         raise NotFound(_l("Notifikasi tidak ditemukan."))
     return row

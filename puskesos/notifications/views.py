@@ -18,6 +18,11 @@ FILTERS = {"unread": True, "read": False}
 
 
 @bp.app_template_global()
+def bell_cap() -> int:
+    return services.BELL_CAP
+
+
+@bp.app_template_global()
 def unread_notifications() -> int:
     """The bell's number: one capped COUNT on (recipient_id, read_at), once per request."""
     if "_unread_notifications" not in g:
@@ -33,8 +38,7 @@ def index():
                         parse_id(request.args.get("before")), current_app.config["PAGE_SIZE"])
     items = [{"row": n, "message": services.message(n), "kind": services.kind_label(n.kind),
               "url": services.target(n, current_user)} for n in page.rows]
-    return render_template("notifications/index.html", items=items, shown=shown, next_before=page.next_before,
-                           bell_cap=services.BELL_CAP)
+    return render_template("notifications/index.html", items=items, shown=shown, next_before=page.next_before)
 
 
 def _back():

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
 
-from puskesos.accounts.jurisdiction import AGENCY_ACCESS, can_read_case
+from puskesos.accounts.jurisdiction import referral_filter
 from puskesos.accounts.roles import Role
 from puskesos.audit.chain import append as audit
 from puskesos.core.errors import NotFound
@@ -30,14 +30,14 @@ LETTER_ROLES = (Role.CASEWORKER, Role.SUPERVISOR, Role.AGENCY)
 
 def get_letter(user, referral_id: int) -> Referral:
     """An approved referral whose letter this user may see: Dinsos staff of the case's area, or the agency the
-    letter is addressed to while it works on the referral. Anything else is not found."""
-    referral = db.session.get(Referral, referral_id)
-    if referral is None or referral.letter_number is None or user.role not in LETTER_ROLES:
-        raise NotFound(_l("Surat rujukan tidak ditemukan."))
-    if user.role == Role.AGENCY:
-        if referral.agency_id != user.agency_id or referral.status not in AGENCY_ACCESS:
-            raise NotFound(_l("Surat rujukan tidak ditemukan."))
-    elif not can_read_case(user, referral.case):
+    letter is addressed to while it works on the referral (the referrals' own jurisdiction rule). Anything else
+    is not found."""
+    referral = None
+    if user.role in LETTER_ROLES:
+        referral = db.session.execute(select(Referral).where(
+            Referral.id == referral_id, Referral.letter_number.is_not(None), referral_filter(user),
+        )).scalar_one_or_none()
+    if referral is None:
         raise NotFound(_l("Surat rujukan tidak ditemukan."))
     return referral
 

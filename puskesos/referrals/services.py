@@ -109,7 +109,7 @@ def signoff_queue(user: User, after: int | None = None, limit: int = 50) -> list
     query = (select(Referral).join(Referral.case).where(referral_filter(user),
                                                        Referral.status == ReferralStatus.PROPOSED.value,
                                                        Case.regency_code == user.region_code)
-             .order_by(Referral.id).limit(limit).options(joinedload(Referral.case)))
+             .order_by(Referral.id).limit(limit).options(joinedload(Referral.case), joinedload(Referral.created_by)))
     if after is not None:
         query = query.where(Referral.id > after)
     return list(db.session.execute(query).scalars())

@@ -198,7 +198,7 @@ def export_referrals(user, status: str | None, fmt: str) -> Export:
     check_format(fmt)
     if user.role not in REFERRAL_EXPORTERS:
         raise NotFound(NOT_FOUND)
-    query = (select(Referral.id, Case.number, Agency.name.label("agency"), Referral.service, Referral.status,
+    query = (select(Case.number, Agency.name.label("agency"), Referral.service, Referral.status,
                     Referral.created_at, Referral.due_on, Referral.answered_at, Referral.delivered_on,
                     Referral.service_given,
                     func.coalesce(Referral.decline_reason, Referral.failure_reason,
@@ -221,7 +221,7 @@ def export_referrals(user, status: str | None, fmt: str) -> Export:
             number, agency, service, statuses.get(status, status), wib(created_at, offset), due_on,
             wib(answered_at, offset), delivered_on, service_given, reason, name, mask_number(nik), village,
             village_code, categories.get(category, category),
-        ) for (_id, number, agency, service, status, created_at, due_on, answered_at, delivered_on, service_given,
+        ) for (number, agency, service, status, created_at, due_on, answered_at, delivered_on, service_given,
                reason, name, nik, village, village_code, category) in batch]
 
     return _export(user, "export.referrals", query, fmt, sheet, rows, {"status": status} if status else {},

@@ -68,45 +68,52 @@ def _batches(query, key_column) -> Iterator[list]:
         last = rows[-1].id
 
 
-def _escalate_cases(day: dt.date) -> int:
+def _escalate(query, key_column, key_of, escalate) -> int:
+    """Escalate each row of `query` whose step has no escalation yet. What is already escalated is skipped
+    before the chain's lock is taken, so a sweep that finds nothing new holds up no other writer."""
     count = 0
-    query = select(Case).where(Case.due_on < day)  # a closed case has no due date
-    for cases in _batches(query, Case.id):
+    for rows in _batches(query, key_column):
+        keys = {row.id: key_of(row) for row in rows}
+        seen = set(db.session.execute(select(Escalation.key).where(Escalation.key.in_(keys.values()))).scalars())
+        todo = [row for row in rows if keys[row.id] not in seen]
+        if not todo:
+            db.session.rollback()
+            continue
         lock_chain()  # before the claims: a second sweep waits here, then finds the keys taken
-        seen = set(db.session.execute(select(Escalation.key).where(
-            Escalation.key.in_([case_step_key(c) for c in cases]))).scalars())
-        for case in cases:
-            key = case_step_key(case)
-            if key in seen or not _claim(key, case.id, None):
-                continue
-            audit("case.overdue", actor=None, actor_name=SWEEPER, case=case, details={
-                "step": case.state, "due_on": case.due_on.isoformat(), "days_late": (day - case.due_on).days,
-                "assignee": case.assignee.username if case.assignee else None})
-            notify("case.overdue", case)
-            count += 1
+        for row in todo:
+            if escalate(row, keys[row.id]):
+                count += 1
         db.session.commit()
     return count
+
+
+def _escalate_cases(day: dt.date) -> int:
+    def escalate(case: Case, key: str) -> bool:
+        if not _claim(key, case.id, None):
+            return False
+        audit("case.overdue", actor=None, actor_name=SWEEPER, case=case, details={
+            "step": case.state, "due_on": case.due_on.isoformat(), "days_late": (day - case.due_on).days,
+            "assignee": case.assignee.username if case.assignee else None})
+        notify("case.overdue", case)
+        return True
+
+    query = select(Case).where(Case.due_on < day).options(joinedload(Case.assignee))  # closed: no due date
+    return _escalate(query, Case.id, case_step_key, escalate)
 
 
 def _escalate_referrals(day: dt.date) -> int:
-    count = 0
+    def escalate(referral: Referral, key: str) -> bool:
+        if not _claim(key, referral.case_id, referral.id):
+            return False
+        audit("referral.overdue", actor=None, actor_name=SWEEPER, case=referral.case, details={
+            "referral_id": referral.id, "agency": referral.agency.name, "status": referral.status,
+            "due_on": referral.due_on.isoformat(), "days_late": (day - referral.due_on).days})
+        notify("referral.overdue", referral.case, referral=referral)
+        return True
+
     query = (select(Referral).where(and_(Referral.due_on < day, Referral.status.in_(OPEN_REFERRAL_STATUSES)))
-             .options(joinedload(Referral.case)))
-    for referrals in _batches(query, Referral.id):
-        lock_chain()
-        seen = set(db.session.execute(select(Escalation.key).where(
-            Escalation.key.in_([referral_step_key(r) for r in referrals]))).scalars())
-        for referral in referrals:
-            key = referral_step_key(referral)
-            if key in seen or not _claim(key, referral.case_id, referral.id):
-                continue
-            audit("referral.overdue", actor=None, actor_name=SWEEPER, case=referral.case, details={
-                "referral_id": referral.id, "agency": referral.agency.name, "status": referral.status,
-                "due_on": referral.due_on.isoformat(), "days_late": (day - referral.due_on).days})
-            notify("referral.overdue", referral.case, referral=referral)
-            count += 1
-        db.session.commit()
-    return count
+             .options(joinedload(Referral.case).joinedload(Case.assignee)))
+    return _escalate(query, Referral.id, referral_step_key, escalate)
 
 
 def sweep() -> SweepResult:

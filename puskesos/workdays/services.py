@@ -57,6 +57,25 @@ def add_working_days(start: dt.date, days: int) -> DueDate:
     return result
 
 
+class WorkingDays:
+    """Working days between two moments on the WIB calendar, the holiday table read once for a whole span (a
+    dashboard measures many steps at once)."""
+
+    def __init__(self, since: dt.date, until: dt.date):
+        self.holidays = _holidays_between(since, until)
+
+    def between(self, start: dt.datetime, end: dt.datetime) -> int:
+        """Working days after the day `start` falls on, up to and including the day of `end`."""
+        from puskesos.core.timeutil import wib_date
+
+        days, day, last = 0, wib_date(start), wib_date(end)
+        while day < last:
+            day += dt.timedelta(days=1)
+            if day.weekday() < 5 and day not in self.holidays:
+                days += 1
+        return days
+
+
 def import_from_lokal(years: list[int] | None = None) -> dict[int, int]:
     """Load the years lokal-id knows (or the ones asked for); returns rows added per year."""
     added: dict[int, int] = {}

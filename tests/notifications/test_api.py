@@ -74,3 +74,16 @@ def test_without_a_token_401(app):
     client = app.test_client()
     assert_problem(client.get("/api/v1/notifications"), 401)
     assert_problem(client.post("/api/v1/notifications/1/read"), 401)
+
+
+def test_a_notification_goes_out_of_sight_with_the_case(api, world):
+    """An agency told of a new referral no longer sees that notice once it declined the referral: the notice
+    names a case the agency may no longer read."""
+    case = factories.case_in("referred", world)
+    agency = api("bpjs_user")
+    ids = [item["id"] for item in agency.get("notifications").get_json()["items"] if item["case_number"] == case.number]
+    assert ids
+    factories.fire(case, "decline", world.agency_user, referral_id=case.referrals[-1].id, reason="Bukan kewenangan")
+    items = agency.get("notifications").get_json()["items"]
+    assert case.number not in {item["case_number"] for item in items}
+    assert_problem(agency.post(f"notifications/{ids[0]}/read"), 404)
