@@ -79,6 +79,8 @@ class Case(db.Model):
     updated_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # When `flask retention apply` erased the complainant's personal data (Law 27/2022); None while kept.
+    anonymised_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     assignee = relationship("User", foreign_keys=[assignee_id])
     created_by = relationship("User", foreign_keys=[created_by_id])
