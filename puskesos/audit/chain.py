@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select, text
 
+from puskesos.audit import sealing
 from puskesos.audit.models import AuditEvent
 from puskesos.core.timeutil import utcnow
 from puskesos.extensions import db
@@ -71,7 +72,8 @@ def append(
     details: dict | None = None,
     actor_name: str | None = None,
 ) -> AuditEvent:
-    """Add an event to the chain inside the caller's transaction; the caller commits."""
+    """Add an event to the chain inside the caller's transaction; the caller commits. A case's personal details
+    are sealed under its key before they are hashed (`sealing.py`): the log never holds them in clear."""
     _lock_head()
     head = db.session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
@@ -87,7 +89,7 @@ def append(
         case_id=case.id if case is not None else None,
         case_number=case.number if case is not None else None,
         region_code=region_code or (case.village_code if case is not None else None),
-        details=canonical(details or {}),
+        details=canonical(sealing.seal(case.id if case is not None else None, details or {})),
         prev_hash=prev,
     )
     ev.hash = event_hash(prev, hashed_fields(ev))
@@ -128,6 +130,26 @@ def verify(batch_size: int = 5000, progress=None) -> VerifyResult:
     return VerifyResult(checked, _missing_tail(expected_seq))
 
 
+def verify_from(seq: int, hash_: str, batch_size: int = 5000, progress=None, observe=None) -> VerifyResult:
+    """Walk the events after `seq`, linking from `hash_` (a checkpoint's head): the tail since the last checkpoint
+    in seconds, or, from (0, GENESIS_HASH) with `observe`, the whole chain compared with the signed checkpoints.
+    `observe(ev)` sees each event that links and hashes correctly (and may raise to stop there)."""
+    expected_seq, prev, checked = seq + 1, hash_, 0
+    for ev in _stream(batch_size, after=seq):
+        if ev.seq != expected_seq:
+            return VerifyResult(checked, Break(expected_seq, f"event {expected_seq} is missing (next is {ev.seq})"))
+        if ev.prev_hash != prev:
+            return VerifyResult(checked, Break(ev.seq, "previous-hash link does not match the event before it"))
+        if event_hash(prev, hashed_fields(ev)) != ev.hash:
+            return VerifyResult(checked, Break(ev.seq, "content does not match its hash"))
+        if observe is not None:
+            observe(ev)
+        prev, expected_seq, checked = ev.hash, expected_seq + 1, checked + 1
+        if progress is not None:
+            progress(1)
+    return VerifyResult(checked, _missing_tail(expected_seq))
+
+
 # Events that record something about a case without changing it: no version bump (a NIK reveal, an escalation).
 UNVERSIONED_ACTIONS = ("pii.viewed", "case.overdue", "referral.overdue", "letter.viewed", "letter.printed")
 
@@ -149,9 +171,9 @@ def _missing_tail(next_seq: int) -> Break | None:
                            f"events from {next_seq} on are missing")
 
 
-def _stream(batch_size: int) -> Iterator:
+def _stream(batch_size: int, after: int = 0) -> Iterator:
     """Keyset batches: constant memory on any database, no server-side cursor needed."""
-    last = 0
+    last = after
     while True:
         rows = db.session.execute(
             select(*AuditEvent.__table__.c).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch_size)
