@@ -32,8 +32,7 @@ def test_login_redirect_stays_on_this_site(world, client):
 
 @pytest.fixture(params=["memory", "redis"])
 def limited_app(request, backend, tmp_path):
-    config = {"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute",
-              "SQLALCHEMY_DATABASE_URI": database_url(backend, tmp_path)}
+    config = {"LOGIN_ADDRESS_FAILURES": 3, "SQLALCHEMY_DATABASE_URI": database_url(backend, tmp_path)}
     if request.param == "redis":
         if not redis_answers():
             pytest.skip(f"Redis: nothing answers at {REDIS_URL}")
@@ -51,11 +50,21 @@ def limited_app(request, backend, tmp_path):
 
 
 def test_password_guessing_is_rate_limited(limited_app):
+    """Failed logins count against the address (here a budget of 3), whichever accounts they name."""
     client = limited_app.test_client()
-    codes = [client.post("/login", data={"username": "x", "password": "y"}).status_code for _ in range(4)]
+    codes = [client.post("/login", data={"username": f"x{i}", "password": "y"}).status_code for i in range(4)]
     assert codes == [401, 401, 401, 429]
-    assert "Terlalu banyak percobaan" in client.post("/login", data={"username": "x", "password": "y"}) \
-        .get_data(as_text=True)
+    resp = client.post("/login", data={"username": "x", "password": "y"})
+    assert "Terlalu banyak percobaan" in resp.get_data(as_text=True)
+    assert int(resp.headers["Retry-After"]) > 0
+
+
+def test_successful_logins_do_not_count_against_the_address(limited_app):
+    factories.build_world()
+    for _ in range(10):
+        client = limited_app.test_client()
+        assert client.post("/login", data={"username": "officer_a", "password": factories.PASSWORD}) \
+            .status_code == 302
 
 
 def test_pages_carry_security_headers(client):

@@ -173,8 +173,7 @@ def test_english_page(world, client):
 
 @pytest.fixture
 def limited_app(backend, tmp_path):
-    app = make_app({"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute",
-                    "SQLALCHEMY_DATABASE_URI": database_url(backend, tmp_path)})
+    app = make_app({"LOGIN_LOCKOUT_AFTER": 3, "SQLALCHEMY_DATABASE_URI": database_url(backend, tmp_path)})
     with app.app_context():
         db.create_all()
         yield app
@@ -186,6 +185,13 @@ def test_guessing_the_old_password_is_rate_limited(limited_app):
     factories.build_world()
     client = limited_app.test_client()
     login(client, "officer_a")
-    codes = [change(client, old=f"tebakan-{i}").status_code for i in range(4)]
-    assert codes == [422, 422, 422, 429]
+    before = password_hash("officer_a")
+    codes = [change(client, old=f"tebakan-{i}").status_code for i in range(3)]
+    assert codes == [422, 422, 422]
+    # A wrong current password is a failed login: three lock the account, and the form too, right password or not.
+    resp = change(client)
+    assert resp.status_code == 429 and "dikunci sementara" in html(resp) and "Retry-After" in resp.headers
+    assert password_hash("officer_a") == before and events("user.password_changed") == []
     assert client.get(URL).status_code == 200  # only the attempts are counted
+    other = limited_app.test_client()
+    assert other.post("/login", data={"username": "officer_a", "password": factories.PASSWORD}).status_code == 429

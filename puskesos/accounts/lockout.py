@@ -1,0 +1,212 @@
+"""Failed logins: a per-account lockout with growing delays, and a failure budget per client address.
+
+Guessing one account's password from forty addresses meets the account's lockout; guessing many accounts from
+one address meets the address's budget. Successful logins cost nothing, so a whole office behind one address
+signs in at nine o'clock without locking anyone out. The counters live in Redis when `REDIS_URL` is set, so
+every worker sees the same ones; otherwise in this process's memory (development and tests), through the same
+code. The numbers are the `LOGIN_*` settings in `puskesos/config.py`.
+
+Time is `timeutil.utcnow()`, so a test can let a lock run out with `clock_at`; the stored deadline decides,
+the keys' expiry in Redis only tidies up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import math
+import threading
+import time
+
+from flask import current_app
+from flask_babel import format_time
+from flask_babel import lazy_gettext as _l
+
+from puskesos.core.errors import ServiceError
+from puskesos.core.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+PREFIX = "puskesos:login:"  # every key of ours in a Redis that others (Flask-Limiter's "LIMITS:") share
+
+
+class LoginRefused(ServiceError):
+    """Too many failed logins, for the account or from the address: even the right password waits."""
+
+    status = 429
+
+    def __init__(self, message, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+# -- storage --------------------------------------------------------------------------------------------------
+
+
+class MemoryStore:
+    """One process's counters: development, tests, a single worker."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def _live(self, key: str) -> str | None:
+        item = self._items.get(key)
+        if item is None or item[1] <= time.monotonic():
+            self._items.pop(key, None)
+            return None
+        return item[0]
+
+    def incr(self, key: str, ttl: int) -> int:
+        with self._lock:
+            value = int(self._live(key) or 0) + 1
+            self._items[key] = (str(value), time.monotonic() + ttl)
+            if len(self._items) > 100_000:  # a spray of made-up usernames must not grow without end
+                self._items = {k: v for k, v in self._items.items() if v[1] > time.monotonic()}
+            return value
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            return self._live(key)
+
+    def set(self, key: str, value: str, ttl: int) -> None:
+        with self._lock:
+            self._items[key] = (value, time.monotonic() + ttl)
+
+    def delete(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._items.pop(key, None)
+
+
+class RedisStore:
+    """Counters every worker shares."""
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, decode_responses=True)
+
+    def incr(self, key: str, ttl: int) -> int:
+        pipe = self._redis.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, ttl)
+        return int(pipe.execute()[0])
+
+    def get(self, key: str) -> str | None:
+        return self._redis.get(key)
+
+    def set(self, key: str, value: str, ttl: int) -> None:
+        self._redis.set(key, value, ex=ttl)
+
+    def delete(self, *keys: str) -> None:
+        self._redis.delete(*keys)
+
+
+def _store() -> MemoryStore | RedisStore:
+    store = current_app.extensions.get("puskesos.lockout")
+    if store is None:
+        url = current_app.config.get("REDIS_URL")
+        store = RedisStore(url) if url else MemoryStore()
+        current_app.extensions["puskesos.lockout"] = store
+    return store
+
+
+def _safely(operation, default):
+    """Redis out of reach must not stop every login: the password check and the audit log still stand."""
+    try:
+        return operation()
+    except Exception:  # redis.RedisError and socket errors; the memory store raises none
+        log.exception("login lockout storage unavailable")
+        return default
+
+
+# -- keys and numbers -----------------------------------------------------------------------------------------
+
+
+def _account_keys(username: str) -> tuple[str, str]:
+    """Known and unknown usernames alike: a lock must not tell which accounts exist."""
+    digest = hashlib.sha256(username.strip().lower().encode("utf-8")).hexdigest()[:32]
+    return PREFIX + "failures:" + digest, PREFIX + "locked:" + digest
+
+
+def _address_key(address: str, now: float) -> str:
+    window = current_app.config["LOGIN_ADDRESS_WINDOW_SECONDS"]
+    return f"{PREFIX}address:{address[:64]}:{int(now // window)}"
+
+
+def _now() -> float:
+    return utcnow().replace(tzinfo=dt.UTC).timestamp()
+
+
+def lock_seconds(failures: int) -> int | None:
+    """The lock a run of `failures` consecutive failures earns: none below the threshold, then the base delay,
+    doubled at each further failure up to the cap."""
+    config = current_app.config
+    over = failures - config["LOGIN_LOCKOUT_AFTER"]
+    if over < 0:
+        return None
+    cap = config["LOGIN_LOCKOUT_MAX_SECONDS"]
+    return min(config["LOGIN_LOCKOUT_SECONDS"] * 2 ** min(over, 32), cap)
+
+
+def _refusal(account: bool, until: float, now: float) -> LoginRefused:
+    """When to try again, as a time of day (the office's zone) and in minutes; `Retry-After` in seconds."""
+    seconds = max(1, math.ceil(until - now))
+    moment = format_time(utcnow() + dt.timedelta(seconds=seconds), "HH:mm")
+    minutes = max(1, math.ceil(seconds / 60))
+    if account:
+        message = _l("Terlalu banyak percobaan masuk yang gagal: akun ini dikunci sementara. Coba lagi pukul "
+                     "%(time)s (sekitar %(minutes)s menit lagi).", time=moment, minutes=minutes)
+    else:
+        message = _l("Terlalu banyak percobaan masuk yang gagal dari alamat jaringan ini. Coba lagi pukul "
+                     "%(time)s (sekitar %(minutes)s menit lagi).", time=moment, minutes=minutes)
+    return LoginRefused(message, retry_after=seconds)
+
+
+# -- the rules ------------------------------------------------------------------------------------------------
+
+
+def check_address(address: str | None) -> None:
+    """Refuse an address that used up its failure budget, before any account is looked at."""
+    if not address:
+        return
+    store, now = _store(), _now()
+    used = _safely(lambda: int(store.get(_address_key(address, now)) or 0), 0)
+    if used >= current_app.config["LOGIN_ADDRESS_FAILURES"]:
+        window = current_app.config["LOGIN_ADDRESS_WINDOW_SECONDS"]
+        raise _refusal(False, (now // window + 1) * window, now)
+
+
+def locked(username: str) -> LoginRefused | None:
+    """The refusal for an account locked now, or None."""
+    store, now = _store(), _now()
+    until = _safely(lambda: store.get(_account_keys(username)[1]), None)
+    if until is None or float(until) <= now:
+        return None
+    return _refusal(True, float(until), now)
+
+
+def failed(username: str, address: str | None, *, count_account: bool = True) -> int | None:
+    """Record a failure against the address and (unless the account was already locked: waiting out a lock must
+    not lengthen it) the account; returns the seconds of the lock this failure earned, if any."""
+    store, now = _store(), _now()
+    config = current_app.config
+    if address:
+        window = config["LOGIN_ADDRESS_WINDOW_SECONDS"]
+        _safely(lambda: store.incr(_address_key(address, now), window), 0)
+    if not count_account:
+        return None
+    failures_key, locked_key = _account_keys(username)
+    failures = _safely(lambda: store.incr(failures_key, config["LOGIN_LOCKOUT_FORGET_SECONDS"]), 0)
+    seconds = lock_seconds(failures)
+    if seconds:
+        _safely(lambda: store.set(locked_key, repr(now + seconds), seconds + 60), None)
+    return seconds
+
+
+def succeeded(username: str) -> None:
+    """A right password ends the run of failures: the next mistake starts from the beginning."""
+    store = _store()
+    _safely(lambda: store.delete(*_account_keys(username)), None)
