@@ -29,6 +29,12 @@ def create_app(config: dict | None = None) -> Flask:
     headers.register(app)
     input_guard.register(app)
     templating.register(app)
+    if app.config.get("PROXY_COUNT"):
+        # Behind nginx every client would otherwise share the proxy's address, and one failed-login budget.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     return app
 
 
@@ -56,11 +62,13 @@ def select_locale() -> str:
 def configure_extensions(app: Flask) -> None:
     from puskesos import (
         database,  # noqa: F401  (registers the SQLite engine hooks)
+        database_roles,
         models,  # noqa: F401  (every model, for Alembic and relationships)
     )
     from puskesos.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    database_roles.register(app)  # production: a warning if the app's role could rewrite the audit log
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
@@ -76,11 +84,10 @@ def configure_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Silakan masuk terlebih dahulu.")
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        from puskesos.accounts.models import User
+    def load_user(session_id: str):
+        from puskesos.accounts.services import load_user
 
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+        return load_user(session_id)  # checks the session generation: a signed-out cookie loads no one
 
 
 def register_blueprints(app: Flask) -> None:
@@ -93,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
     from puskesos.dashboards.views import bp as dashboards_bp
     from puskesos.help.views import bp as help_bp
     from puskesos.notifications.views import bp as notifications_bp
+    from puskesos.privacy.views import bp as privacy_bp
     from puskesos.referrals.views import bp as referrals_bp
     from puskesos.regions.views import bp as regions_bp
     from puskesos.reports.views import bp as reports_bp
@@ -102,6 +110,7 @@ def register_blueprints(app: Flask) -> None:
                       dashboards_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(privacy_bp)
 
     from puskesos import api
 

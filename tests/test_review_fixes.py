@@ -90,4 +90,5 @@ def test_editing_to_a_duplicate_nik_asks_for_confirmation(world, client):
     resp = client.post(f"/cases/{case.number}/edit", data={**data, "confirm_duplicate": "y"})
     assert resp.status_code == 302
     db.session.expire_all()
-    assert db.session.execute(select(func.count()).select_from(Case).where(Case.nik == other.nik)).scalar_one() == 2
+    same_nik = select(func.count()).select_from(Case).where(Case.nik_hash == other.nik_hash)
+    assert db.session.execute(same_nik).scalar_one() == 2

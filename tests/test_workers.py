@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from puskesos.audit.chain import verify
 from puskesos.cases.models import Case
+from puskesos.core import pii
 from puskesos.extensions import db
 from tests import factories
 
@@ -74,7 +75,7 @@ def server(app, world):
     db.session.commit()
     port = free_port()
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "workers-test",
-           "PUSKESOS_ENV": "production"}
+           "PUSKESOS_ENV": "production", "SESSION_COOKIE_SECURE": "0", **pii.DEVELOPMENT_KEYS}
     env.pop("REDIS_URL", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "3", "--bind", f"127.0.0.1:{port}", "--log-level",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
@@ -39,7 +40,12 @@ class User(UserMixin, db.Model):
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        return verify_password(self.password_hash, password)
+
+    def get_id(self) -> str:
+        """What the session (and a remember-me cookie) holds: the id and the session generation, so raising the
+        generation in the database turns every cookie issued before into a stranger's (`services.load_user`)."""
+        return f"{self.id}:{self.session_generation or 0}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
@@ -47,3 +53,18 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
+
+
+_dummy: dict[str, str] = {}
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """One password-hash check, whatever the account. With no hash (an unknown or unusable account) the check
+    runs against a throw-away hash made the same way as users' ones, and fails: the answer takes as long as for
+    a real account, so its time does not tell which usernames exist."""
+    if password_hash:
+        return check_password_hash(password_hash, password)
+    if "hash" not in _dummy:
+        _dummy["hash"] = generate_password_hash(secrets.token_urlsafe(16))
+    check_password_hash(_dummy["hash"], password)
+    return False

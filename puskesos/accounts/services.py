@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from puskesos.accounts.models import User
+from puskesos.accounts import lockout
+from puskesos.accounts.models import User, verify_password
 from puskesos.accounts.roles import ROLE_REGION_LEVELS, Role
 from puskesos.api.tokens import revoke_all
 from puskesos.audit.chain import append as audit
@@ -19,18 +20,62 @@ from puskesos.regions.models import Region
 MIN_PASSWORD = 8
 
 
-def authenticate(username: str, password: str, *, channel: str = "web") -> User | None:
-    """The user if the password is right and the account active; every attempt is audited."""
+def authenticate(username: str, password: str, *, channel: str = "web", address: str | None = None) -> User | None:
+    """The user if the password is right, the account active and not locked; every attempt is audited.
+
+    Failures count against the account (a growing lock) and against the client `address` (a budget), see
+    `lockout`; past either, `LoginRefused` (429) is raised, even for the right password. Each attempt that
+    reaches an account runs exactly one password-hash check (a throw-away hash when there is no usable account),
+    so unknown, inactive, locked and real accounts answer alike in time."""
     username = (username or "").strip()[:50]
+    lockout.check_address(address)
     user = db.session.execute(select(User).where(func.lower(User.username) == username.lower())).scalar_one_or_none()
-    if user is None or not user.check_password(password or "") or not user.active:
+    refusal = lockout.locked(username)
+    usable = user is not None and user.active and refusal is None
+    right = verify_password(user.password_hash if usable else None, password or "")
+    if usable and right:
+        lockout.succeeded(username)
+        user.last_login_at = utcnow()
+        audit("auth.login", actor=user, region_code=user.region_code, details={"channel": channel})
+        return user
+    if refusal is not None:
+        reason = "locked"
+    else:
         reason = "unknown_user" if user is None else ("inactive" if not user.active else "bad_password")
-        audit("auth.login_failed", actor=None, actor_name=username or None,
-              region_code=user.region_code if user else None, details={"reason": reason, "channel": channel})
+    lockout.failed(username, address, count_account=refusal is None)
+    audit("auth.login_failed", actor=None, actor_name=username or None,
+          region_code=user.region_code if user else None, details={"reason": reason, "channel": channel})
+    if refusal is not None:
+        raise refusal
+    return None
+
+
+def load_user(session_id: str) -> User | None:
+    """Flask-Login's loader, on every request that carries a session or remember-me cookie: `"<id>:<generation>"`
+    (`User.get_id`). A generation other than the account's now means the cookie was issued before a sign-out, a
+    password change or an account change, on whatever worker: signed out."""
+    user_id, _, generation = (session_id or "").partition(":")
+    if not (user_id.isdigit() and generation.isdigit() and len(user_id) < 19 and len(generation) < 19):
         return None
-    user.last_login_at = utcnow()
-    audit("auth.login", actor=user, region_code=user.region_code, details={"channel": channel})
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or (user.session_generation or 0) != int(generation):
+        return None
     return user
+
+
+def end_sessions(user: User, actor: User | None, reason: str) -> None:
+    """End every session, remember-me cookie and API token of `user` at once: the generation is raised in the
+    database, which every worker reads on every request, and the tokens are revoked. `actor` None is the
+    command line."""
+    user.session_generation = User.session_generation + 1  # in SQL: two ends at once both count
+    db.session.flush()
+    revoke_all(user, actor, reason=reason)
+
+
+def sign_out(user: User, *, channel: str = "web") -> None:
+    """Signing out ends the user's sessions everywhere, not only this browser's: a copied cookie dies with it."""
+    audit("auth.logout", actor=user, region_code=user.region_code, details={"channel": channel})
+    end_sessions(user, user, reason="signed out")
 
 
 def _require_admin(actor: User | None) -> None:
@@ -125,18 +170,28 @@ def update_user(actor: User, user_id: int, *, full_name: str, role: str, region_
         audit(action, actor=actor, region_code=user.region_code,
               details={"user_id": user.id, "username": user.username, "changes": diff})
         if set(diff) & {"password", "role", "region_code", "agency_id", "active"}:
-            # A token was granted to who the user was; any change of who that is ends it.
-            revoke_all(user, actor, reason="account changed: " + ", ".join(sorted(diff)))
+            # A session or token was granted to who the user was; any change of who that is ends it.
+            end_sessions(user, actor, reason="account changed: " + ", ".join(sorted(diff)))
     return user
 
 
-def change_own_password(user: User, old_password: str, new_password: str, confirm: str) -> None:
-    """A signed-in user changes their own password, proving the current one first. Like an admin's reset,
-    it ends every API token of the account: a token was granted for the old password."""
+def change_own_password(user: User, old_password: str, new_password: str, confirm: str, *,
+                        address: str | None = None) -> None:
+    """A signed-in user changes their own password, proving the current one first. Like an admin's reset, it
+    ends every session and API token of the account: they were granted for the old password (the view signs
+    this browser in again). A wrong current password is a failed login: in the hands of someone who found the
+    session open, this form must not become a guessing oracle."""
     old_password, new_password, confirm = old_password or "", new_password or "", confirm or ""
+    lockout.check_address(address)
+    refusal = lockout.locked(user.username)
+    if refusal is not None:
+        raise refusal
     errors: dict = {}
     if not user.check_password(old_password):
         errors["old_password"] = [_l("Kata sandi lama salah.")]
+        lockout.failed(user.username, address)
+    else:
+        lockout.succeeded(user.username)
     if len(new_password) < MIN_PASSWORD:
         errors["new_password"] = [_l("Kata sandi minimal %(n)s karakter.", n=MIN_PASSWORD)]
     elif new_password == old_password:
@@ -149,7 +204,7 @@ def change_own_password(user: User, old_password: str, new_password: str, confir
     db.session.flush()
     audit("user.password_changed", actor=user, region_code=user.region_code,
           details={"user_id": user.id, "username": user.username})
-    revoke_all(user, user, reason="password changed by the user")
+    end_sessions(user, user, reason="password changed by the user")
 
 
 def list_users() -> list[User]:

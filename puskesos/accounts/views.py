@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from puskesos.accounts import services
 from puskesos.accounts.forms import LoginForm, PasswordForm, UserForm
+from puskesos.accounts.lockout import LoginRefused
 from puskesos.accounts.models import User
 from puskesos.accounts.roles import Role
-from puskesos.extensions import db, limiter
+from puskesos.extensions import db
 from puskesos.referrals.services import list_agencies
 from puskesos.web.access import require_role
 from puskesos.web.forms import run, show_refusal
@@ -19,18 +21,23 @@ from puskesos.web.redirects import safe_next
 bp = Blueprint("accounts", __name__)
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
+def _refused(template: str, form, refusal: LoginRefused, status: int = 429):
+    """A refusal for too many failed logins: the message says when to try again, `Retry-After` in seconds."""
+    flash(str(refusal.message), "danger")
+    return render_template(template, form=form), status, {"Retry-After": str(refusal.retry_after)}
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("web.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.username.data, form.password.data)
+        try:
+            user = services.authenticate(form.username.data, form.password.data, address=get_remote_address())
+        except LoginRefused as refusal:
+            db.session.commit()  # the refused attempt is audited too
+            return _refused("accounts/login.html", form, refusal)
         db.session.commit()  # the audit event of a failed login must land too
         if user is not None:
             login_user(user)
@@ -43,6 +50,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    """Ends every session of the account (and its API tokens), so a cookie copied from this browser dies too."""
+    services.sign_out(current_user)
+    db.session.commit()
     logout_user()
     flash(_("Anda sudah keluar."), "info")
     return redirect(url_for("accounts.login"))
@@ -50,17 +60,20 @@ def logout():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
-@limiter.limit(_login_limit, methods=["POST"])  # the old-password check must not become a guessing oracle
 def password():
-    """Any signed-in user changes their own password."""
+    """Any signed-in user changes their own password; their other sessions end, this one goes on."""
     form = PasswordForm()
     status = 200
     if form.validate_on_submit():
-        _result, refusal = run(services.change_own_password, current_user, form.old_password.data,
-                               form.new_password.data, form.confirm.data)
+        user = current_user._get_current_object()
+        _result, refusal = run(services.change_own_password, user, form.old_password.data,
+                               form.new_password.data, form.confirm.data, address=get_remote_address())
         if refusal is None:
+            login_user(user)  # this browser under the new generation; every other session is over
             flash(_("Kata sandi Anda sudah diubah."), "success")
             return redirect(url_for("web.home"), 303)
+        if isinstance(refusal, LoginRefused):
+            return _refused("accounts/password.html", form, refusal)
         show_refusal(form, refusal)
         status = 422
     elif form.errors:
@@ -115,6 +128,8 @@ def edit_user(user_id: int):
                          agency_id=form.agency_id.data or None, active=form.active.data,
                          password=form.password.data or None)
         if refusal is None:
+            if user.id == current_user.id:  # an admin who reset their own password stays signed in here
+                login_user(user)
             flash(_("Akun %(name)s diperbarui.", name=user.username), "success")
             return redirect(url_for("accounts.users"))
         show_refusal(form, refusal)

@@ -6,7 +6,7 @@ an event allowed now is decided by the services, which answer with the same mess
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from puskesos.cases.intake import INTAKE
 from puskesos.cases.vocabulary import Category
@@ -64,9 +64,19 @@ class CaseQuerySchema(Schema):
     village_code = text(13)
     category = choice(Category)
     overdue = fields.Boolean()
-    q = text(60, metadata={"description": "Case number, part of the name, or a full NIK or KK"})
+    q = text(60, metadata={"description": "Case number or part of the name; a full NIK or KK is refused here "
+                                          "(400): use POST /cases/search"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
     cursor = text(100, metadata={"description": "next_cursor of the previous page"})
+
+
+class CaseSearchSchema(CaseQuerySchema):
+    """POST /cases/search: the list's filters as a JSON body, where a full NIK may travel."""
+
+    class Meta:
+        unknown = RAISE
+
+    q = text(60, metadata={"description": "Case number, part of the name, or a full NIK or KK (spaces allowed)"})
 
 
 class CaseSummarySchema(Schema):
@@ -83,7 +93,7 @@ class CaseSummarySchema(Schema):
     overdue = fields.Boolean(required=True)
     days_in_step = fields.Integer(allow_none=True, required=True,
                                   metadata={"description": "Calendar days since the case entered its state"})
-    assignee = fields.String(allow_none=True, required=True)
+    assignee = fields.String(allow_none=True, metadata={"description": "Not shown to agency users"})
     created_at = fields.DateTime(required=True)
 
 
@@ -122,12 +132,12 @@ class ReferralSchema(Schema):
 
 
 class CaseSchema(CaseSummarySchema):
-    description = fields.String(required=True)
-    outcome = fields.String(allow_none=True, required=True)
-    outcome_note = fields.String(allow_none=True)
-    info_request = fields.String(allow_none=True)
+    description = fields.String(metadata={"description": "Not shown to agency users"})
+    outcome = fields.String(allow_none=True, metadata={"description": "Not shown to agency users"})
+    outcome_note = fields.String(allow_none=True, metadata={"description": "Not shown to agency users"})
+    info_request = fields.String(allow_none=True, metadata={"description": "Not shown to agency users"})
     updated_at = fields.DateTime(required=True)
-    assessment = fields.Nested(AssessmentSchema, allow_none=True, required=True)
+    assessment = fields.Nested(AssessmentSchema, allow_none=True, metadata={"description": "Not shown to agency users"})
     referrals = fields.List(fields.Nested(ReferralSchema), required=True)
     allowed_events = fields.List(fields.String(), required=True,
                                  metadata={"description": "The events this caller may fire on the case now"})

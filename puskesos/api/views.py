@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request, url_for
+from flask import g, request, url_for
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
+from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint
 
+from puskesos.accounts.lockout import LoginRefused
 from puskesos.accounts.roles import Role
 from puskesos.accounts.services import authenticate
 from puskesos.api import present, tokens
@@ -20,6 +22,7 @@ from puskesos.api.schemas import (
     CasePatchSchema,
     CaseQuerySchema,
     CaseSchema,
+    CaseSearchSchema,
     EventSchema,
     ReferralPageSchema,
     ReferralQuerySchema,
@@ -29,13 +32,15 @@ from puskesos.api.schemas import (
     TokenRequestSchema,
     TokenSchema,
 )
+from puskesos.audit import sealing
 from puskesos.audit.models import AuditEvent
 from puskesos.audit.services import AuditFilters, details_of, log_query, timeline
 from puskesos.cases import services as cases
+from puskesos.core import pii
 from puskesos.core.errors import BadRequest, Forbidden, PreconditionRequired
 from puskesos.core.ids import parse_id
 from puskesos.core.pagination import newest_first
-from puskesos.extensions import db, limiter
+from puskesos.extensions import db
 from puskesos.referrals.models import Referral
 from puskesos.referrals.services import agencies_in_area, referral_query
 from puskesos.regions.services import children
@@ -65,14 +70,15 @@ def _committed(result):
 
 
 def _version_from(header: str | None) -> int | None:
-    """`If-Match: 3`, `"3"` or `W/"3"`: the version the client last saw."""
+    """`If-Match: 3`, `"3"` or `W/"3"`: the version the client last saw (a version no case can have is
+    malformed, whatever its length)."""
     if header is None:
         return None
-    value = header.strip().removeprefix("W/").strip('"')
-    if not (value.isascii() and value.isdigit()):
+    version = parse_id(header.strip().removeprefix("W/").strip('"'), minimum=0)
+    if version is None:
         raise BadRequest(_l("If-Match harus berisi versi kasus, misalnya \"3\"."),
                          {"If-Match": [_l("Versi kasus tidak valid.")]})
-    return int(value)
+    return version
 
 
 def _case_response(case, status: int = 200):
@@ -85,21 +91,24 @@ def _case_response(case, status: int = 200):
 # -- tokens ---------------------------------------------------------------------------------------------------
 
 
-def _token_limit() -> str:
-    return current_app.config["API_TOKEN_RATE_LIMIT"]
-
-
 @bp.route("/tokens", methods=["POST"])
-@limiter.limit(_token_limit)
 @bp.arguments(TokenRequestSchema)
 @bp.response(201, TokenSchema)
+@bp.alt_response(429, response="TOO_MANY_REQUESTS")
 @bp.doc(security=[])
 def create_token(credentials: dict):
     """Exchange a username and password for a bearer token
 
-    Rate limited per client address. Successful and failed attempts are audit events.
+    Failed attempts count against the account (locked for a growing delay) and the client address (a budget);
+    successful ones count for nothing. Past either, 429 with `Retry-After`, even for the right password.
+    Successful and failed attempts are audit events.
     """
-    user = authenticate(credentials["username"], credentials["password"], channel="api")
+    try:
+        user = authenticate(credentials["username"], credentials["password"], channel="api",
+                            address=get_remote_address())
+    except LoginRefused as refusal:
+        db.session.commit()  # the refused attempt is recorded
+        return problem(429, refusal.message, headers={"Retry-After": str(refusal.retry_after)})
     if user is None:
         db.session.commit()  # the failed attempt is recorded
         return problem(401, _l("Nama pengguna atau kata sandi salah, atau akun tidak aktif."))
@@ -120,10 +129,28 @@ def revoke_token():
 # -- cases ----------------------------------------------------------------------------------------------------
 
 
-def case_filters(args: dict) -> cases.CaseFilters:
-    """The list's query arguments as the services take them (the list and its export)."""
+NIK_IN_URL = _l("Demi perlindungan data pribadi, NIK atau nomor KK tidak dikirim di alamat (URL): kirim "
+                "pencarian sebagai JSON ke POST /api/v1/cases/search.")
+
+
+def case_filters(args: dict, *, in_url: bool = True) -> cases.CaseFilters:
+    """The list's arguments as the services take them (the list, its export, the search). A full NIK or KK in a
+    query string is refused, never searched: it would sit in every proxy's and server's access log."""
+    if in_url and pii.looks_like_nik(args.get("q")):
+        raise BadRequest(NIK_IN_URL, {"q": [NIK_IN_URL]})
     return cases.CaseFilters(state=args.get("state"), village_code=args.get("village_code"),
                              category=args.get("category"), overdue=bool(args.get("overdue")), q=args.get("q"))
+
+
+def _case_page(args: dict, *, in_url: bool) -> dict:
+    """A page of GET /cases or of POST /cases/search."""
+    filters = case_filters(args, in_url=in_url)
+    cursor = present.decode_cursor(args.get("cursor"))
+    if cursor is not None and cases.parse_cursor(cursor) is None:
+        raise present.bad_cursor()
+    page = cases.page_cases(g.api_user, filters, cursor, args["limit"])
+    return {"items": [present.summary(c, g.api_user) for c in page.rows],
+            "next_cursor": present.encode_cursor(page.next_cursor)}
 
 
 @bp.route("/cases")
@@ -132,13 +159,12 @@ class Cases(MethodView):
     @bp.response(200, CasePageSchema)
     @bp.doc(security=BEARER)
     def get(self, args: dict):
-        """Cases in the caller's area, by due date"""
-        cursor = present.decode_cursor(args.get("cursor"))
-        if cursor is not None and cases.parse_cursor(cursor) is None:
-            raise present.bad_cursor()
-        page = cases.page_cases(g.api_user, case_filters(args), cursor, args["limit"])
-        return {"items": [present.summary(c) for c in page.rows], "next_cursor": present.encode_cursor(
-            page.next_cursor)}
+        """Cases in the caller's area, by due date
+
+        `q` finds a case number or part of a name; a full NIK or KK is refused here (400): search it with
+        POST /cases/search, which keeps it out of URLs and access logs.
+        """
+        return _case_page(args, in_url=True)
 
     @bp.arguments(CaseCreateSchema)
     @bp.response(201, CaseSchema)
@@ -151,6 +177,19 @@ class Cases(MethodView):
         confirm = data.pop("confirm_duplicate", False)
         case, _warnings = cases.register(g.api_user, data, confirm_duplicate=confirm)
         return _committed(_case_response(case, 201))
+
+
+@bp.route("/cases/search", methods=["POST"])
+@bp.arguments(CaseSearchSchema)
+@bp.response(200, CasePageSchema)
+@bp.doc(security=BEARER)
+def search_cases(args: dict):
+    """Search cases: the filters of GET /cases in a JSON body
+
+    The way to search by a full NIK or family card number (matched through a keyed hash; the numbers are stored
+    encrypted). Answers as GET /cases; send `next_cursor` back as `cursor` with the same body for the next page.
+    """
+    return _case_page(args, in_url=False)
 
 
 @bp.route("/cases/<number>", endpoint="Case")
@@ -201,7 +240,7 @@ def case_timeline(number: str):
     case = cases.get_case(g.api_user, number)
     events = timeline(case)
     if g.api_user.role == Role.AGENCY:
-        own = {r.id for r in case.referrals if r.agency_id == g.api_user.agency_id}
+        own = {r.id for r in present.visible_referrals(case, g.api_user)}
         events = [e for e in events if details_of(e).get("referral_id") in own]
     return [present.timeline_event(e) for e in events]
 
@@ -253,6 +292,7 @@ def audit_log(args: dict):
         raise Forbidden(_l("Log audit hanya untuk supervisor."))
     query = log_query(g.api_user, audit_filters(args))
     rows, next_cursor = _newest_first(query, AuditEvent.seq, args)
+    sealing.prime(e.case_id for e in rows)  # the page's case keys in one query (details_of opens with them)
     return {"items": [present.audit_event(e) for e in rows], "next_cursor": next_cursor}
 
 

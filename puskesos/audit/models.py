@@ -37,6 +37,22 @@ class AuditEvent(db.Model):
     actor = relationship("User", lazy="raise")  # load it on purpose (timeline), never per row by accident
 
 
+class CaseKey(db.Model):
+    """A case's own data key, under which its events' personal details are sealed (`audit/sealing.py`).
+
+    Stored wrapped (AES-GCM) under the PII master key named by `key_id`; retention erases the wrapped key and
+    sets `destroyed_at`, after which the case's sealed details can never be read again while the chain, which
+    hashes them as stored, still verifies. `key_id` is NULL once destroyed."""
+
+    __tablename__ = "case_key"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), primary_key=True, autoincrement=False)
+    wrapped_key: Mapped[str | None] = mapped_column(String(128))
+    key_id: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    destroyed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
 # PostgreSQL refuses to change or remove audit rows, whoever asks.
 # Executed through the driver with a parameter list, hence %% for a literal %.
 IMMUTABLE_FUNCTION = """

@@ -1,8 +1,10 @@
 """Audit events in words: the action's label and each detail as "label: value" in the page's language.
 
 The labels are the ones the forms show: intake fields from `INTAKE`, an event's inputs from its row of the
-workflow tables, so the log, the timeline and the forms can never name a field differently. Personal data is
-masked (a NIK and a family card number are masked before they are written; a phone number is cut here).
+workflow tables, so the log, the timeline and the forms can never name a field differently. Personal details
+arrive opened by `details_of` (they are sealed in the log, `sealing.py`), or as "(dihapus)" once retention
+destroyed the case's key; a NIK and a family card number stay masked (masked before they are written), a phone
+number is cut here (inputs declared `masked`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
 from puskesos.accounts.roles import ROLE_LABELS
+from puskesos.audit.sealing import Erased
 from puskesos.audit.services import details_of
 from puskesos.cases.intake import INTAKE_BY_NAME
 from puskesos.cases.vocabulary import OUTCOME_LABELS
@@ -27,6 +30,7 @@ OTHER_ACTIONS = {
     "pii.viewed": _l("NIK lengkap dilihat"),
     "auth.login": _l("Masuk"),
     "auth.login_failed": _l("Gagal masuk"),
+    "auth.logout": _l("Keluar"),
     "auth.token_revoked": _l("Token API dicabut"),
     "auth.tokens_revoked": _l("Semua token API akun dicabut"),
     "user.created": _l("Akun dibuat"),
@@ -44,6 +48,9 @@ OTHER_ACTIONS = {
     "letter.printed": _l("Surat rujukan dicetak"),
     "case.overdue": _l("Melewati tenggat tahap ini"),
     "referral.overdue": _l("Rujukan melewati tenggat"),
+    "export.subject_access": _l("Data pribadi seseorang diekspor (permintaan akses)"),
+    "case.anonymised": _l("Data pribadi dihapus (masa retensi berakhir)"),
+    "keys.rotated": _l("Kunci data pribadi dirotasi"),
 }
 
 
@@ -92,6 +99,14 @@ DETAIL_LABELS = {
     "due_on": _l("Tenggat"),
     "step": _l("Tahap"),
     "days_late": _l("Hari terlambat"),
+    "retention_years": _l("Masa retensi (tahun)"),
+    "closed_at": _l("Ditutup"),
+    "key_id": _l("Kunci"),
+    "rows": _l("Baris diperiksa"),
+    "reencrypted": _l("Nilai dienkripsi ulang"),
+    "rehashed": _l("Hash dihitung ulang"),
+    "changed_meanwhile": _l("Berubah selama rotasi"),
+    "completed": _l("Selesai"),
 }
 # An export's filter, named as the list's filter form names it.
 FILTER_LABELS = {
@@ -110,7 +125,7 @@ FILTER_LABELS = {
 # Bookkeeping a reader does not need: ids shown by name elsewhere, the transition (shown as "from → to").
 HIDDEN_KEYS = {"from", "to", "state", "user_id", "token_id", "agency_id", "seed", "accounts"}
 LOGIN_FAILURES = {"unknown_user": _l("akun tidak dikenal"), "inactive": _l("akun tidak aktif"),
-                  "bad_password": _l("kata sandi salah")}
+                  "bad_password": _l("kata sandi salah"), "locked": _l("akun terkunci sementara")}
 CHANNELS = {"web": _l("Web"), "api": _l("API")}
 YES_NO = {True: _l("Ya"), False: _l("Tidak")}
 
@@ -128,6 +143,8 @@ def mask_phone(value: str) -> str:
 
 
 def _format(spec: Input | None, key: str, value) -> str:
+    if isinstance(value, Erased):
+        return str(value)
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
@@ -142,7 +159,7 @@ def _format(spec: Input | None, key: str, value) -> str:
         return str(_lookup(OUTCOME_LABELS, value))
     if key == "step":
         return str(_lookup(STATE_LABELS, value))
-    if key == "due_on":
+    if key in ("due_on", "closed_at"):
         try:
             return format_date(dt.date.fromisoformat(str(value)), "d MMMM yyyy")
         except ValueError:
@@ -160,7 +177,7 @@ def _format(spec: Input | None, key: str, value) -> str:
     if key == "field":
         return str(INTAKE_BY_NAME[value].label) if value in INTAKE_BY_NAME else str(value)
     if spec is not None:
-        if spec.personal and isinstance(value, str) and "*" not in value:
+        if spec.masked and isinstance(value, str) and "*" not in value:
             return mask_phone(value)
         if spec.kind == "date":
             try:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from puskesos.accounts.jurisdiction import audit_filter
 from puskesos.accounts.models import User
+from puskesos.audit import sealing
 from puskesos.audit.models import AuditEvent
 from puskesos.core.text import LIKE_ESCAPE, contains_pattern
 from puskesos.core.timeutil import utc_start_of
@@ -27,10 +28,14 @@ def timeline(case) -> list[AuditEvent]:
 
 
 def details_of(event: AuditEvent) -> dict:
+    """An event's details as written, personal values opened (`sealing.py`): every reader of the log (pages,
+    exports, the API) reads them here. Prime a page's keys with `sealing.prime` first: one query, not one per
+    case."""
     try:
-        return json.loads(event.details)
+        details = json.loads(event.details)
     except ValueError:
         return {}
+    return sealing.open_details(getattr(event, "case_id", None), details) if isinstance(details, dict) else {}
 
 
 @dataclass

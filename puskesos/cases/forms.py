@@ -73,12 +73,7 @@ def fill_from(form: FlaskForm, case) -> None:
         getattr(form, spec.name).data = form_value(spec, getattr(case, spec.name))
 
 
-class CaseFilterForm(FlaskForm):
-    """The list filters travel in the query string; no CSRF for a read."""
-
-    class Meta:
-        csrf = False
-
+class _ListFilterFields(FlaskForm):
     q = StringField(_l("Cari nomor, nama atau NIK"), validators=[Optional(), MaxLength(60)])
     state = SelectField(_l("Status"), choices=[], validate_choice=False)
     category = SelectField(_l("Kategori"), choices=[("", _l("Semua kategori")), *CATEGORY_LABELS.items()],
@@ -86,3 +81,15 @@ class CaseFilterForm(FlaskForm):
     village_code = StringField(_l("Desa/kelurahan"), validators=[Optional(), MaxLength(13)])
     overdue = BooleanField(_l("Hanya yang terlambat"))
     assignee = HiddenField()  # "me": a caseworker's own cases
+
+
+class CaseFilterForm(_ListFilterFields):
+    """The list filters travel in the query string; no CSRF for a read. The search text does not: the box
+    posts a `CaseSearchForm`, and `q` in an address is read only for old links without a NIK."""
+
+    class Meta:
+        csrf = False
+
+
+class CaseSearchForm(_ListFilterFields):
+    """The list's filters with the search text, posted (and so CSRF-checked): a NIK never travels in a URL."""

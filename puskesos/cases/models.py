@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from puskesos.cases.intake import limit
 from puskesos.cases.vocabulary import (  # noqa: F401  (the words of a case, read with the model)
@@ -16,6 +16,7 @@ from puskesos.cases.vocabulary import (  # noqa: F401  (the words of a case, rea
     Outcome,
     Urgency,
 )
+from puskesos.core.pii import Encrypted, blind_index
 from puskesos.core.timeutil import today, utcnow, wib_date
 from puskesos.extensions import db
 
@@ -47,13 +48,17 @@ class Case(db.Model):
     regency_code: Mapped[str] = mapped_column(String(5))
     province_code: Mapped[str] = mapped_column(String(2))
 
-    # The complainant (beneficiary).
-    nik: Mapped[str] = mapped_column(String(16), index=True)
-    kk_number: Mapped[str | None] = mapped_column(String(16), index=True)
+    # The complainant (beneficiary). NIK, KK and phone numbers are stored encrypted (core/pii.py) and read as
+    # plain strings; exact search and the duplicate check compare the keyed hashes, kept in step by
+    # `_keep_hashes`. The NIK is None once retention has erased it.
+    nik: Mapped[str | None] = mapped_column(Encrypted("case_file.nik"))
+    nik_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    kk_number: Mapped[str | None] = mapped_column(Encrypted("case_file.kk_number"))
+    kk_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     name: Mapped[str] = mapped_column(String(limit("name")))
     sex: Mapped[str | None] = mapped_column(String(1))
     birth_date: Mapped[dt.date | None] = mapped_column(Date)
-    phone: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(Encrypted("case_file.phone"))
     address: Mapped[str | None] = mapped_column(String(limit("address")))
     rt: Mapped[str | None] = mapped_column(String(3))
     rw: Mapped[str | None] = mapped_column(String(3))
@@ -63,7 +68,7 @@ class Case(db.Model):
     # Someone else who brought the complaint, if any.
     reporter_name: Mapped[str | None] = mapped_column(String(limit("reporter_name")))
     reporter_relation: Mapped[str | None] = mapped_column(String(limit("reporter_relation")))
-    reporter_phone: Mapped[str | None] = mapped_column(String(20))
+    reporter_phone: Mapped[str | None] = mapped_column(Encrypted("case_file.reporter_phone"))
 
     # Workflow bookkeeping.
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -100,6 +105,12 @@ class Case(db.Model):
         """Calendar days since the case entered its current state (0 on the day itself)."""
         return max(0, (today() - wib_date(self.step_started_at or self.updated_at)).days)
 
+    @validates("nik", "kk_number")
+    def _keep_hashes(self, name: str, value: str | None) -> str | None:
+        """The one place the keyed hashes follow the numbers: every assignment, None (erasure) included."""
+        setattr(self, HASH_OF[name], blind_index(value))
+        return value
+
     @property
     def nik_masked(self) -> str:
         return mask_number(self.nik)
@@ -117,8 +128,13 @@ class Case(db.Model):
         return f"<Case {self.number} {self.state}>"
 
 
-def mask_number(value: str) -> str:
-    """`1603********0002`: region and serial stay readable, the birth date does not."""
+HASH_OF = {"nik": "nik_hash", "kk_number": "kk_hash"}
+
+
+def mask_number(value: str | None) -> str:
+    """`1603********0002`: region and serial stay readable, the birth date does not. Empty once erased."""
+    if not value:
+        return ""
     if len(value) < 8:
         return "*" * len(value)
     return value[:4] + "*" * (len(value) - 8) + value[-4:]

@@ -43,6 +43,7 @@ from puskesos.cases.workflow import (
     row_for,
     state_from_referrals,
 )
+from puskesos.core import pii
 from puskesos.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, WorkflowRefused
 from puskesos.core.ids import parse_id
 from puskesos.core.inputs import validate
@@ -120,13 +121,21 @@ def referral_actions(case: Case, user) -> dict[int, list[str]]:
 
 def complainant_history(user, nik: str | None, kk_number: str | None, exclude_id: int | None = None) -> list[Case]:
     """Every case with the same NIK or family card that the user may read, closed ones too, newest first."""
-    keys = [column == value for column, value in ((Case.nik, nik), (Case.kk_number, kk_number)) if value]
-    if not keys:
+    keys = same_person(nik, kk_number)
+    if keys is None:
         return []
-    query = select(Case).where(or_(*keys), case_filter(user))
+    query = select(Case).where(keys, case_filter(user))
     if exclude_id is not None:
         query = query.where(Case.id != exclude_id)
     return list(db.session.execute(query.order_by(Case.id.desc()).limit(50)).scalars())
+
+
+def same_person(nik: str | None, kk_number: str | None):
+    """The condition "same NIK or same family card", through the keyed hashes (the numbers are stored
+    encrypted); None when neither is given."""
+    keys = [column.in_(pii.lookups(value)) for column, value in ((Case.nik_hash, nik), (Case.kk_hash, kk_number))
+            if value]
+    return or_(*keys) if keys else None
 
 
 def may_edit(case: Case, user) -> bool:
@@ -161,14 +170,10 @@ def validate_intake(actor, data: dict) -> Intake:
 
 def find_open_duplicates(nik: str | None, kk_number: str | None, exclude_id: int | None = None) -> list[Case]:
     """Open cases anywhere in the system with the same NIK or family card number."""
-    keys = []
-    if nik:
-        keys.append(Case.nik == nik)
-    if kk_number:
-        keys.append(Case.kk_number == kk_number)
-    if not keys:
+    keys = same_person(nik, kk_number)
+    if keys is None:
         return []
-    query = select(Case).where(or_(*keys), Case.state != State.CLOSED)
+    query = select(Case).where(keys, Case.state != State.CLOSED)
     if exclude_id is not None:
         query = query.where(Case.id != exclude_id)
     return list(db.session.execute(query.order_by(Case.id).limit(20)).scalars())
@@ -412,12 +417,22 @@ def _conflict(case: Case, seen_version: int) -> CaseChanged:
 # -- personal data --------------------------------------------------------------------------------------------
 
 
-def reveal_nik(case: Case, actor) -> str:
+def reveal_nik(case: Case, actor) -> str | None:
     """The full NIK, for a user in scope; each reveal is an audit event (UU 27/2022)."""
     if not can_read_case(actor, case):
         raise NotFound(_l("Kasus tidak ditemukan."))
     audit("pii.viewed", actor=actor, case=case, details={"field": "nik"})
     return case.nik
+
+
+def record_pii_view(case: Case, actor, names=PII_FIELDS, *, shown_on: str = "edit") -> None:
+    """A page showing a full NIK or KK other than by a reveal (the officer's edit form, which shows them so they
+    can be corrected): one `pii.viewed` event per number shown, as a reveal writes."""
+    if not can_read_case(actor, case):
+        raise NotFound(_l("Kasus tidak ditemukan."))
+    for name in names:
+        if name in PII_FIELDS and getattr(case, name):
+            audit("pii.viewed", actor=actor, case=case, details={"field": name, "form": shown_on})
 
 
 # -- lists ----------------------------------------------------------------------------------------------------
@@ -472,7 +487,7 @@ def scoped_cases(user, filters: CaseFilters):
         q = filters.q.strip()
         digits = q.replace(" ", "")
         if len(digits) == 16 and digits.isdigit():
-            query = query.where(or_(Case.nik == digits, Case.kk_number == digits))
+            query = query.where(same_person(digits, digits))
         elif q.upper().startswith("SLRT-"):
             query = query.where(Case.number == q.upper())
         else:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -12,9 +13,10 @@ from puskesos.accounts.roles import Role
 from puskesos.audit.services import timeline
 from puskesos.cases import services
 from puskesos.cases.contact import contact
-from puskesos.cases.forms import EVENT_FORMS, CaseFilterForm, IntakeForm, fill_from, prepare
+from puskesos.cases.forms import EVENT_FORMS, CaseFilterForm, CaseSearchForm, IntakeForm, fill_from, prepare
 from puskesos.cases.intake import INTAKE, INTAKE_BY_NAME
 from puskesos.cases.workflow import EVENT_LABELS, STATE_LABELS, State, inputs_of
+from puskesos.core import pii
 from puskesos.core.errors import ServiceError
 from puskesos.core.ids import parse_id
 from puskesos.core.inputs import form_value
@@ -46,8 +48,11 @@ def _case_list(template_title, filters: services.CaseFilters, form: CaseFilterFo
                                current_app.config["PAGE_SIZE"])
     prime_region_names(case.village_code for case in page.rows)
     counts = services.state_counts(current_user, filters)
-    # Each count links to the list it counts: the same filters, that state.
-    base = {"q": filters.q, "category": filters.category, "village_code": filters.village_code,
+    # Each count links to the list it counts: the same filters, that state. A search travels as the id of the
+    # posted search (the query itself never enters a URL); an old link's name search stays as it came.
+    searched = search_id() if filters.q and recall_search(search_id()) == filters.q else None
+    base = {"search": searched, "q": filters.q if filters.q and not searched else None,
+            "category": filters.category, "village_code": filters.village_code,
             "overdue": "y" if filters.overdue else None,
             "assignee": "me" if filters.assignee_id == current_user.id else filters.assignee_id,
             "district_code": filters.district_code, "agency_id": filters.agency_id, "referral": filters.referral,
@@ -66,19 +71,78 @@ def index():
     form = CaseFilterForm(request.args)
     form.state.choices = [("", _("Semua status")), ("open", _("Semua yang terbuka"))] + [
         (s.value, label) for s, label in STATE_LABELS.items()]
+    if pii.looks_like_nik(request.args.get("q")):
+        flash(_("Demi perlindungan data pribadi, pencarian NIK atau nomor KK tidak dibaca dari alamat halaman. "
+                "Ketik nomornya di kotak pencarian."), "warning")
+    elif search_id() and recall_search(search_id()) is None:
+        flash(_("Pencarian ini sudah tidak tersimpan. Ketik lagi di kotak pencarian."), "warning")
+    filters = list_filters(form)
+    form.q.data = filters.q  # the box shows what was searched, never a NIK the address carried
     mine = form.assignee.data == "me" and current_user.role == Role.CASEWORKER
-    return _case_list(_("Kasus saya") if mine else _("Daftar kasus"), list_filters(form), form,
+    return _case_list(_("Kasus saya") if mine else _("Daftar kasus"), filters, form,
                       tab="mine" if mine else "all")
 
 
+@bp.post("/search")
+@login_required
+def search():
+    """The search box posts here (CSRF-checked): the query is kept in the session, encrypted, under an opaque
+    id, and the list is shown with that id and the other filters in its address, so pagination, the per-state
+    counts and the exports keep the search while a NIK never enters a URL, a log or the browser's history."""
+    require_role(*CASE_ROLES)
+    form = CaseSearchForm()
+    if not form.validate():
+        for messages in form.errors.values():
+            flash(" ".join(str(m) for m in messages), "danger")
+        return redirect(url_for("cases.index"), 303)
+    args = {"state": form.state.data, "category": form.category.data,
+            "village_code": (form.village_code.data or "").strip(), "overdue": "y" if form.overdue.data else None,
+            "assignee": form.assignee.data, "search": remember_search((form.q.data or "").strip())}
+    return redirect(url_for("cases.index", **{key: value for key, value in args.items() if value}), 303)
+
+
+SEARCHES = "case_searches"
+KEPT_SEARCHES = 5
+
+
+def search_id() -> str | None:
+    return (request.args.get("search") or "").strip()[:20] or None
+
+
+def remember_search(q: str) -> str | None:
+    """Keep a posted query in the session under a random id; the cookie holds it encrypted (it is signed, not
+    encrypted, by itself). The last few searches are kept, so a second tab's search does not end the first's."""
+    if not q:
+        return None
+    kept = dict(session.get(SEARCHES) or {})
+    sid = secrets.token_urlsafe(8)
+    kept[sid] = pii.encrypt(q, SEARCHES)
+    session[SEARCHES] = dict(list(kept.items())[-KEPT_SEARCHES:])
+    return sid
+
+
+def recall_search(sid: str | None) -> str | None:
+    stored = (session.get(SEARCHES) or {}).get(sid) if sid else None
+    if not isinstance(stored, str):
+        return None
+    try:
+        return pii.decrypt(stored, SEARCHES)
+    except pii.DecryptionFailed:  # kept under a key since retired: the user types it again
+        return None
+
+
 def list_filters(form: CaseFilterForm | None = None) -> services.CaseFilters:
-    """The case list's filters from the query string: the list page and its exports read them here."""
+    """The case list's filters from the query string: the list page and its exports read them here. The search
+    comes from the session (`search`, see `search`); a `q` in the address is read only when it holds no full
+    NIK or KK, for old links: a NIK in an address is never searched."""
     form = form or CaseFilterForm(request.args)
     mine = form.assignee.data == "me" and current_user.role == Role.CASEWORKER
+    typed = (request.args.get("q") or "").strip()[:60]
+    q = recall_search(search_id()) or (typed if typed and not pii.looks_like_nik(typed) else None)
     return services.CaseFilters(
         state=form.state.data or None, category=form.category.data or None,
         village_code=(form.village_code.data or "").strip() or None, overdue=bool(form.overdue.data),
-        q=(form.q.data or "").strip() or None, assignee_id=current_user.id if mine else parse_id(form.assignee.data),
+        q=q, assignee_id=current_user.id if mine else parse_id(form.assignee.data),
         **_dashboard_filters(request.args))
 
 
@@ -159,6 +223,9 @@ def edit(number: str):
                 "data tambahan."), "warning")
         return redirect(url_for("cases.show", number=case.number))
     if request.method == "GET":
+        _shown, refusal = run(services.record_pii_view, case, current_user)  # the form shows NIK and KK in full
+        if refusal is not None:
+            abort(refusal.status)
         fill_from(form, case)
         form.version.data = case.version
         return _intake_page(form, case)
@@ -181,6 +248,8 @@ def edit(number: str):
         taken = services.taken_over(refusal, form.intake_data())
         for name in taken:
             getattr(form, name).data = form_value(INTAKE_BY_NAME[name], getattr(case, name))
+        if set(taken) & set(services.PII_FIELDS):  # a colleague's new NIK or KK, now shown in full
+            run(services.record_pii_view, case, current_user, [n for n in taken if n in services.PII_FIELDS])
         form.version.data = case.version
         return _intake_page(form, case, refusal, status=refusal.status, still_allowed=still_allowed,
                             taken=[INTAKE_BY_NAME[name].label for name in taken])

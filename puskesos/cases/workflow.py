@@ -92,22 +92,25 @@ def state_from_referrals(referrals: list[Referral]) -> State:
 # -- inputs of the case events --------------------------------------------------------------------------------
 
 ACTION_TAKEN = Input("action_taken", _l("Apa yang sudah dilakukan"), kind="textarea", max_length=2000, required=True,
+                     personal=True,
                      message=_l("Tuliskan apa yang sudah dilakukan di tempat."),
                      description=_l("Misalnya: informasi diberikan, formulir diisi bersama."))
-INFO_NOTE = Input("note", _l("Data yang kurang"), kind="textarea", max_length=2000, required=True,
+INFO_NOTE = Input("note", _l("Data yang kurang"), kind="textarea", max_length=2000, required=True, personal=True,
                   message=_l("Tuliskan data apa yang kurang."))
-FINDINGS = Input("findings", _l("Temuan asesmen"), kind="textarea", max_length=5000, required=True,
+FINDINGS = Input("findings", _l("Temuan asesmen"), kind="textarea", max_length=5000, required=True, personal=True,
                  message=_l("Asesmen belum lengkap: isi temuan dan keputusan kelayakan."), render_kw={"rows": 5})
 ELIGIBLE = Input("eligible", _l("Keputusan kelayakan"), kind="bool", required=True,
                  choices=lambda: [("yes", _l("Layak dibantu")), ("no", _l("Tidak layak"))],
                  message=_l("Asesmen belum lengkap: isi temuan dan keputusan kelayakan."))
 RECOMMENDED = Input("recommended_services", _l("Layanan yang direkomendasikan"), kind="textarea", max_length=2000,
+                    personal=True,
                     required=lambda values: values.get("eligible") is True,
                     message=_l("Asesmen belum lengkap: isi layanan yang direkomendasikan."))
 OUTCOME = Input("outcome", _l("Hasil"), kind="choice", required=True, message=_l("Pilih hasil penutupan kasus."),
                 choices=lambda: [(o.value, OUTCOME_LABELS[o]) for o in Outcome if o != Outcome.RESOLVED_AT_INTAKE])
-CLOSE_NOTE = Input("note", _l("Catatan penutupan"), kind="textarea", max_length=2000)
+CLOSE_NOTE = Input("note", _l("Catatan penutupan"), kind="textarea", max_length=2000, personal=True)
 REOPEN_REASON = Input("reason", _l("Alasan membuka kembali"), kind="textarea", max_length=2000, required=True,
+                      personal=True,
                       message=_l("Alasan wajib diisi."))
 
 ANY_OUTCOME = tuple(o.value for o in Outcome if o != Outcome.RESOLVED_AT_INTAKE)
@@ -148,7 +151,8 @@ TABLE: tuple[Step, ...] = (
          choices={"outcome": (Outcome.WITHDRAWN.value, Outcome.UNREACHABLE.value, Outcome.DUPLICATE.value)}),
     Step("close", (S.ASSESSED, S.REFERRED, S.IN_SERVICE, S.ANSWERED), S.CLOSED, CASEWORKER, CLOSING,
          guards=("referrals_settled",), effect="close", choices={"outcome": ANY_OUTCOME}),
-    Step("reopen", (S.CLOSED,), S.IN_ASSESSMENT, CASEWORKER | SUPERVISOR, (REOPEN_REASON,), effect="reopen"),
+    Step("reopen", (S.CLOSED,), S.IN_ASSESSMENT, CASEWORKER | SUPERVISOR, (REOPEN_REASON,),
+         guards=("not_anonymised",), effect="reopen"),
 )
 
 CASE_EVENTS: tuple[str, ...] = tuple(dict.fromkeys(step.event for step in TABLE))
@@ -239,6 +243,15 @@ class CaseFlow:
         if missing and not self.dry_run:
             raise GuardFailed(_l("Data pengaduan belum lengkap: %(fields)s.",
                                  fields=", ".join(str(label) for label in missing)))
+        return True
+
+    def guard_not_anonymised(self, _e) -> bool:
+        """A case whose personal data retention erased has no complainant left to serve: not offered."""
+        if self.case.anonymised_at is not None:
+            if self.dry_run:
+                return False
+            raise GuardFailed(_l("Data pribadi kasus ini sudah dihapus sesuai masa retensi: kasus tidak dapat "
+                                 "dibuka kembali. Daftarkan pengaduan baru."))
         return True
 
     def guard_assessed_eligible(self, _e) -> bool:

@@ -6,17 +6,21 @@ error, not "not found", so it is turned away before it gets there.
 
 from __future__ import annotations
 
+import re
+
 from werkzeug.routing import BaseConverter
 
 MAX_ID = 2**31 - 1
+_DIGITS = re.compile(r"[0-9]{1,10}")  # ASCII only: int() would also take "١٢", "1_000" or five thousand digits
 
 
-def parse_id(value) -> int | None:
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
+def parse_id(value, minimum: int = 1) -> int | None:
+    """An id (or, with `minimum=0`, a version) as a database integer can hold it; anything else is None."""
+    text = str(value).strip() if value is not None else ""
+    if not _DIGITS.fullmatch(text):
         return None
-    return number if 1 <= number <= MAX_ID else None
+    number = int(text)
+    return number if minimum <= number <= MAX_ID else None
 
 
 class IdConverter(BaseConverter):

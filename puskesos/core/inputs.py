@@ -47,7 +47,10 @@ class Input:
     clean: Callable[[str], Any] | None = None  # normalises typed text; raises ValueError with the message
     initial: Callable[..., Any] | None = None  # what a form starts with: initial(case, user)
     options: Callable[..., list[tuple[str, Any]]] | None = None  # choices that depend on the case: options(case, user)
-    personal: bool = False  # personal data: masked wherever the audit log shows it
+    # Personal data or free text about the person: sealed in the audit log under the case's key, which retention
+    # destroys (audit/sealing.py reads this flag; nothing else lists the names).
+    personal: bool = False
+    masked: bool = False  # shown cut wherever the audit log is read in words (phones; NIK and KK come masked)
     render_kw: dict = field(default_factory=dict)
 
     def __post_init__(self):

@@ -286,7 +286,7 @@ def _served():
 def poor_unserved(where, base: dict) -> list[tuple[Number, Number]]:
     """Per village: households (family card, or NIK without one) in DTSEN deciles 1-4 with an open case and no
     service delivered yet, and those cases."""
-    household = func.coalesce(func.nullif(Case.kk_number, ""), Case.nik)
+    household = func.coalesce(Case.kk_hash, Case.nik_hash)  # the keyed hashes: equal numbers, equal hashes
     rows = db.session.execute(
         select(Case.village_code, func.count(distinct(household)), func.count())
         .where(where, Case.state != State.CLOSED, Case.dtsen_decile.between(1, POOR_DECILES), not_(_served()))

@@ -31,10 +31,10 @@ CONSENT_LABELS = {"written": _l("Tertulis"), "verbal": _l("Lisan")}
 REQUEST_INPUTS: tuple[Input, ...] = (
     Input("agency_id", _l("Instansi tujuan"), kind="id", required=True, options=_agencies_for,
           message=_l("Pilih instansi aktif yang melayani wilayah kasus ini.")),
-    Input("service", _l("Layanan yang diminta"), max_length=200, required=True, initial=_recommended,
+    Input("service", _l("Layanan yang diminta"), max_length=200, required=True, initial=_recommended, personal=True,
           message=_l("Tuliskan layanan yang diminta."),
           description=_l("Diisi dari layanan yang direkomendasikan asesmen; ubah bila perlu.")),
-    Input("reason", _l("Alasan rujukan"), kind="textarea", max_length=2000, required=True,
+    Input("reason", _l("Alasan rujukan"), kind="textarea", max_length=2000, required=True, personal=True,
           message=_l("Tuliskan alasan rujukan.")),
     Input("consent", _l("Persetujuan pengadu untuk berbagi data dengan instansi"), kind="radio", required=True,
           choices=lambda: list(CONSENT_LABELS.items()),
@@ -44,13 +44,15 @@ REQUEST_INPUTS: tuple[Input, ...] = (
 REFERRAL_ID = Input("referral_id", _l("Rujukan"), kind="id", required=True, options=_open_referrals_of,
                     message=_l("Pilih rujukan."))
 DECLINE_REASON = Input("reason", _l("Alasan penolakan"), kind="textarea", max_length=2000, required=True,
+                       personal=True,
                        message=_l("Alasan wajib diisi."))
 FAILURE_REASON = Input("reason", _l("Mengapa layanan tidak dapat diberikan"), kind="textarea", max_length=2000,
-                       required=True, message=_l("Tuliskan mengapa layanan tidak dapat diberikan."))
+                       required=True, personal=True, message=_l("Tuliskan mengapa layanan tidak dapat diberikan."))
 REVOKE_REASON = Input("reason", _l("Alasan pembatalan"), kind="textarea", max_length=2000, required=True,
+                      personal=True,
                       message=_l("Alasan wajib diisi."))
 SERVICE_GIVEN = Input("service_given", _l("Layanan yang diberikan"), kind="textarea", max_length=2000,
-                      required=True, message=_l("Tuliskan layanan yang sudah diberikan."))
+                      required=True, personal=True, message=_l("Tuliskan layanan yang sudah diberikan."))
 DELIVERED_ON = Input("delivered_on", _l("Tanggal layanan"), kind="date", required=True, maximum=today,
                      too_late=_l("Tanggal layanan tidak boleh di masa depan."),
                      message=_l("Isi tanggal layanan."), initial=lambda _case, _user: today())
@@ -61,4 +63,5 @@ def limit(name: str) -> int:
     """The length limit of a referral request field, for the model's column."""
     return next(spec.max_length for spec in REQUEST_INPUTS if spec.name == name)
 RETURN_NOTE = Input("note", _l("Catatan pengembalian"), kind="textarea", max_length=2000, required=True,
+                    personal=True,
                     message=_l("Tuliskan apa yang perlu diperbaiki pada rujukan ini."))

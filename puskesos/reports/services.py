@@ -8,9 +8,10 @@ byte leaves), and the file is then streamed from the same snapshot. So the count
 number of rows in the file, and no file leaves without its event. Rows are fetched 1,000 at a time from one
 cursor (a server-side cursor on PostgreSQL), so memory stays flat however many rows there are.
 
-Personal data: NIK and KK are masked as on the lists (`1603********0002`); phone numbers, birth dates,
-addresses and the complaint's text are left out (a spreadsheet leaves the system; what a caseworker needs to
-call or visit is on the case page, where reading it is audited).
+Personal data: NIK and KK (stored encrypted, decrypted row by row as the batches stream) are masked as on the
+lists (`1603********0002`); phone numbers, birth dates, addresses and the complaint's text are left out (a
+spreadsheet leaves the system; what a caseworker needs to call or visit is on the case page, where reading it is
+audited).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.orm import aliased
 from puskesos.accounts.jurisdiction import in_area
 from puskesos.accounts.models import User
 from puskesos.accounts.roles import ROLE_LABELS, Role
+from puskesos.audit import sealing
 from puskesos.audit.chain import append as audit
 from puskesos.audit.models import AuditEvent
 from puskesos.audit.present import action_label, describe
@@ -36,6 +38,7 @@ from puskesos.cases.services import CaseFilters, get_case, scoped_cases
 from puskesos.cases.vocabulary import CATEGORY_LABELS, DTKS_LABELS, OUTCOME_LABELS, URGENCY_LABELS
 from puskesos.cases.workflow import STATE_LABELS, State, inputs_of
 from puskesos.core.errors import BadRequest, NotFound
+from puskesos.core.pii import mask_numbers
 from puskesos.core.timeutil import today, utcnow, wib_date
 from puskesos.extensions import db
 from puskesos.referrals.inputs import DELIVERED_ON, REQUEST_INPUTS, SERVICE_GIVEN
@@ -127,8 +130,12 @@ def _export(user, action: str, query, fmt: str, sheet: Sheet, rows, filters: dic
 
 
 def _named(filters) -> dict:
-    """The filter as the audit event names it: what was set, nothing else."""
-    return {key: value for key, value in dataclasses.asdict(filters).items() if value not in (None, False, "")}
+    """The filter as the audit event names it: what was set, nothing else; a NIK searched for is masked, as the
+    log holds every NIK."""
+    named = {key: value for key, value in dataclasses.asdict(filters).items() if value not in (None, False, "")}
+    if isinstance(named.get("q"), str):
+        named["q"] = mask_numbers(named["q"])
+    return named
 
 
 def _check_regions(user, filters) -> None:
@@ -233,7 +240,7 @@ def export_referrals(user, status: str | None, fmt: str) -> Export:
 
 def export_audit(user, filters: AuditFilters, fmt: str) -> Export:
     """The supervisor's filtered log, in the order it was written; each event in words, as the log page shows
-    it (personal data is masked in the log itself)."""
+    it (personal details are sealed in the log itself and opened here for a reader of the area)."""
     check_format(fmt)
     if user.role not in AUDIT_EXPORTERS:
         raise NotFound(NOT_FOUND)
@@ -241,8 +248,8 @@ def export_audit(user, filters: AuditFilters, fmt: str) -> Export:
         get_case(user, filters.case_number.strip().upper())  # a case outside the area: not found
     actor = aliased(User)
     query = (select(AuditEvent.seq, AuditEvent.created_at, AuditEvent.actor_name, actor.full_name,
-                    AuditEvent.actor_role, AuditEvent.action, AuditEvent.case_number, AuditEvent.region_code,
-                    AuditEvent.details, AuditEvent.hash)
+                    AuditEvent.actor_role, AuditEvent.action, AuditEvent.case_id, AuditEvent.case_number,
+                    AuditEvent.region_code, AuditEvent.details, AuditEvent.hash)
              .select_from(AuditEvent).outerjoin(actor, actor.id == AuditEvent.actor_id)
              .where(log_query(user, filters).whereclause).order_by(AuditEvent.seq))
     sheet = Sheet(str(_l("Log audit")), [
@@ -252,6 +259,7 @@ def export_audit(user, filters: AuditFilters, fmt: str) -> Export:
     roles, offset = _words(ROLE_LABELS), wib_offset()
 
     def rows(batch) -> list[tuple]:
+        sealing.prime(r.case_id for r in batch)  # the batch's case keys in one query, to open their details
         out = [(
             r.seq, wib(r.created_at, offset), r.actor_name, r.full_name,
             roles.get(r.actor_role) if r.actor_role else None, str(action_label(r.action)), r.case_number,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from flask import Flask, g, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
@@ -12,6 +13,7 @@ from puskesos.accounts.roles import ROLE_LABELS, Role
 from puskesos.audit.present import action_label, describe
 from puskesos.cases.vocabulary import CATEGORY_LABELS, DTKS_LABELS, OUTCOME_LABELS, URGENCY_LABELS
 from puskesos.cases.workflow import EVENT_LABELS, STATE_LABELS
+from puskesos.core.pii import looks_like_nik
 from puskesos.core.timeutil import today
 from puskesos.referrals.models import AGENCY_KIND_LABELS, REFERRAL_STATUS_LABELS
 from puskesos.regions.services import describe_many
@@ -70,15 +72,29 @@ def village_short(code: str | None) -> str:
     return ", ".join(region_name(code).split(", ")[:2])
 
 
+def _args_without_pii() -> dict:
+    """The query arguments, less any holding a full NIK or KK: a link the page makes never repeats one."""
+    return {key: value for key, value in request.args.items() if not looks_like_nik(value)}
+
+
 def url_with(**changes) -> str:
     """The current page's URL with some query arguments changed (None removes one)."""
-    args = request.args.to_dict()
+    args = _args_without_pii()
     for key, value in changes.items():
         if value is None:
             args.pop(key, None)
         else:
             args[key] = value
     return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def here() -> str:
+    """The current page's path and query for a `next` field (the language switch): a GET page's, less any
+    argument holding a full NIK or KK; after a POST (a search, a form), the home page."""
+    if request.method != "GET":
+        return "/"
+    args = _args_without_pii()
+    return request.path + ("?" + urlencode(args) if args else "")
 
 
 def holiday_warning() -> str | None:
@@ -105,7 +121,7 @@ def register(app: Flask) -> None:
         region=region_name,
         village=village_short,
     )
-    app.jinja_env.globals.update(url_with=url_with, Role=Role, today=today_once, describe=describe)
+    app.jinja_env.globals.update(url_with=url_with, here=here, Role=Role, today=today_once, describe=describe)
 
     @app.context_processor
     def page_context() -> dict:

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from puskesos.audit.models import AuditEvent
+from puskesos.audit.services import details_of
 from puskesos.cases import services
 from puskesos.cases.intake import INTAKE
 from puskesos.cases.models import Case
@@ -46,10 +47,10 @@ def refused(actor, field: str, **overrides) -> list[str]:
 
 
 def audit_details(action: str, case) -> list[dict]:
-    rows = db.session.execute(select(AuditEvent.details).where(AuditEvent.action == action,
-                                                               AuditEvent.case_id == case.id)
+    """The details as a reader of the log gets them (personal values are stored sealed: audit/sealing.py)."""
+    rows = db.session.execute(select(AuditEvent).where(AuditEvent.action == action, AuditEvent.case_id == case.id)
                               .order_by(AuditEvent.seq)).scalars()
-    return [json.loads(r) for r in rows]
+    return [details_of(r) for r in rows]
 
 
 # -- NIK ------------------------------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def direct(area: str) -> dict:
                           "JOIN case_file c ON c.id = r.case_id JOIN agency a ON a.id = r.agency_id "
                           f"WHERE {w} GROUP BY a.name, r.status"),
         "poor_households": rows(
-            "SELECT village_code, count(DISTINCT coalesce(kk_number, nik)) FROM case_file c "
+            "SELECT village_code, count(DISTINCT coalesce(kk_hash, nik_hash)) FROM case_file c "
             f"WHERE {w} AND state <> 'closed' AND dtsen_decile BETWEEN 1 AND 4 AND NOT EXISTS "
             "(SELECT 1 FROM referral r WHERE r.case_id = c.id AND r.status = 'completed') GROUP BY village_code"),
         "poor_cases": rows(

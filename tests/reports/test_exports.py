@@ -24,6 +24,7 @@ from puskesos.accounts.jurisdiction import AGENCY_ACCESS
 from puskesos.audit.models import AuditEvent
 from puskesos.audit.services import details_of
 from puskesos.cases.models import Case
+from puskesos.core import pii
 from puskesos.core.timeutil import utcnow
 from puskesos.extensions import db
 from puskesos.referrals.models import Referral
@@ -342,7 +343,7 @@ INSERT INTO case_file (number, state, version, category, description, urgency, v
 SELECT printf('SLRT-1603-2026-%07d', n),
        CASE n % 3 WHEN 0 THEN 'closed' WHEN 1 THEN 'submitted' ELSE 'in_assessment' END, 1, 'health', 'bench',
        'normal', CASE n % 2 WHEN 0 THEN :village_a ELSE :village_b END, '16.03.01', '16.03', '16',
-       printf('160301120485%04d', n % 10000), printf('160301000000%04d', n % 10000), 'Warga ' || n, 'P',
+       :nik, :kk, 'Warga ' || n, 'P',
        'unknown', 0, CASE n % 3 WHEN 0 THEN NULL ELSE :due END, :officer, :officer, :now, :now, :now
 FROM serial
 """)
@@ -352,7 +353,10 @@ def bulk_cases(officer_id: int, start: int, stop: int) -> None:
     now = utcnow()
     db.session.execute(BULK_INSERT, {"start": start, "stop": stop - 1, "village_a": factories.VILLAGE_A,
                                      "village_b": factories.VILLAGE_B, "officer": officer_id,
-                                     "due": now.date().isoformat(), "now": now.isoformat(sep=" ")})
+                                     "due": now.date().isoformat(), "now": now.isoformat(sep=" "),
+                                     # NIK and KK as stored (encrypted): each row's are decrypted to be masked
+                                     "nik": pii.encrypt("1603011204850001", "case_file.nik"),
+                                     "kk": pii.encrypt("1603010000000001", "case_file.kk_number")})
     db.session.commit()
 
 
