@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 AUDIT_TABLE = "audit_event"
 VERSION_TABLE = "alembic_version"  # written by migrations only: the app reads it at most
+# The audit log's per-case keys (audit/sealing.py): the app makes and (retention) destroys them by UPDATE, never
+# removes a row, so a key cannot vanish without leaving its destroyed row behind.
+KEYS_TABLE = "case_key"
 # Privileges that would let a role change or remove rows it did not just insert, or hang triggers on them.
 REWRITING_PRIVILEGES = ("UPDATE", "DELETE", "TRUNCATE", "TRIGGER", "REFERENCES")
 
@@ -73,6 +76,8 @@ def grant_app_role(connection: Connection, role: str) -> None:
         statements.append(f"REVOKE {', '.join(REWRITING_PRIVILEGES)} ON {AUDIT_TABLE} FROM {grantee}")
     if VERSION_TABLE in tables:
         statements.append(f"REVOKE INSERT, {', '.join(REWRITING_PRIVILEGES)} ON {VERSION_TABLE} FROM {grantee}")
+    if KEYS_TABLE in tables:
+        statements.append(f"REVOKE DELETE, TRUNCATE ON {KEYS_TABLE} FROM {grantee}")
     for statement in statements:
         connection.exec_driver_sql(statement)
 
@@ -100,12 +105,19 @@ def audit_log_exposures(connection: Connection, *, table_required: bool = True) 
             if connection.execute(text("SELECT has_table_privilege(:t, :p)"), {**table, "p": p}).scalar_one()]
     if held and not (owns or me.rolsuper):
         problems.append(f"holds {', '.join(held)} on {AUDIT_TABLE}")
+    if not (owns or me.rolsuper) and connection.execute(text(
+            "SELECT to_regclass(:k) IS NOT NULL AND (has_table_privilege(:k, 'DELETE') "
+            "OR has_table_privilege(:k, 'TRUNCATE'))"), {"k": KEYS_TABLE}).scalar_one():
+        problems.append(f"may remove rows of {KEYS_TABLE} (the audit log's keys)")
     triggers = connection.execute(text(
-        "SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) AND NOT tgisinternal "
-        "AND tgfoid = to_regproc('audit_event_immutable')"), table).all()
-    if not triggers:
+        "SELECT tgname, tgenabled, tgfoid = to_regproc('audit_event_at_head') FROM pg_trigger "
+        "WHERE tgrelid = CAST(:t AS regclass) AND NOT tgisinternal "
+        "AND tgfoid IN (to_regproc('audit_event_immutable'), to_regproc('audit_event_at_head'))"), table).all()
+    if not any(not at_head for _name, _enabled, at_head in triggers):
         problems.append(f"finds no append-only trigger on {AUDIT_TABLE}")
-    problems += [f"finds trigger {name} disabled" for name, enabled in triggers if enabled == "D"]
+    if not any(at_head for _name, _enabled, at_head in triggers):
+        problems.append(f"finds no trigger keeping inserts at the head of {AUDIT_TABLE} (run `flask db upgrade`)")
+    problems += [f"finds trigger {name} disabled" for name, enabled, _at_head in triggers if enabled == "D"]
     return problems
 
 

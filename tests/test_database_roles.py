@@ -106,6 +106,9 @@ REFUSED = {
     "become superuser": "ALTER ROLE {app} SUPERUSER",
     "join the owner's role": "GRANT {owner} TO {app}",
     "act as the owner": "SET ROLE {owner}",
+    "drop the at-head trigger": "DROP TRIGGER audit_event_at_head ON audit_event",
+    "remove an audit case key": "DELETE FROM case_key",
+    "empty the audit case keys": "TRUNCATE case_key",
 }
 
 

@@ -46,7 +46,7 @@ def test_postgres_migration_installs_the_audit_trigger(empty_app, backend):
     with db.engine.connect() as conn:
         triggers = {row[0] for row in conn.exec_driver_sql(
             "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_event'::regclass AND NOT tgisinternal")}
-    assert triggers == {"audit_event_no_update", "audit_event_no_truncate"}
+    assert triggers == {"audit_event_no_update", "audit_event_no_truncate", "audit_event_at_head"}
 
 
 def test_0007_encrypts_the_plain_rows_of_0006_and_they_stay_searchable(empty_app, backend):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from puskesos.extensions import db
@@ -16,6 +16,7 @@ class AuditEvent(db.Model):
         Index("ix_audit_event_case_seq", "case_id", "seq"),
         Index("ix_audit_event_region_seq", "region_code", "seq"),
         Index("ix_audit_event_actor_seq", "actor_id", "seq"),
+        CheckConstraint("seq > 0", name="seq_positive"),  # the chain starts at 1: nothing may hide before it
     )
 
     seq: Mapped[int] = mapped_column(
@@ -70,8 +71,34 @@ IMMUTABLE_TRIGGERS = (
 )
 
 
+# …and accepts a new row only at the head of the chain: the next sequence number, linked to the head's hash. So
+# the app's own role (which may INSERT) cannot slip an event in before, between or far beyond the others, where
+# it would either escape verification or jam every later append.
+APPEND_FUNCTION = """
+CREATE OR REPLACE FUNCTION audit_event_at_head() RETURNS trigger AS $$
+DECLARE
+    head_seq bigint;
+    head_hash text;
+BEGIN
+    SELECT seq, hash INTO head_seq, head_hash FROM audit_event ORDER BY seq DESC LIMIT 1;
+    IF head_seq IS NULL THEN
+        head_seq := 0;
+        head_hash := repeat('0', 64);
+    END IF;
+    IF NEW.seq <> head_seq + 1 OR NEW.prev_hash <> head_hash THEN
+        RAISE EXCEPTION 'audit_event accepts only the next event of the chain (%%, linked to the head): %% refused',
+            head_seq + 1, NEW.seq;
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql
+"""
+APPEND_TRIGGER = ("CREATE TRIGGER audit_event_at_head BEFORE INSERT ON audit_event "
+                  "FOR EACH ROW EXECUTE FUNCTION audit_event_at_head()")
+
+
 def install_immutability(connection) -> None:
-    """Used by the migration and by `create_all` (tests) alike."""
+    """The update/delete refusal; used by the first migration and by `create_all` (tests) alike."""
     if connection.dialect.name != "postgresql":
         return
     connection.exec_driver_sql(IMMUTABLE_FUNCTION)
@@ -79,6 +106,15 @@ def install_immutability(connection) -> None:
         connection.exec_driver_sql(statement)
 
 
+def install_append_guard(connection) -> None:
+    """The insert-at-the-head rule; used by migration 0009 and by `create_all` (tests) alike."""
+    if connection.dialect.name != "postgresql":
+        return
+    connection.exec_driver_sql(APPEND_FUNCTION)
+    connection.exec_driver_sql(APPEND_TRIGGER)
+
+
 @event.listens_for(AuditEvent.__table__, "after_create")
 def _after_create(target, connection, **kw) -> None:
     install_immutability(connection)
+    install_append_guard(connection)
