@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import logging
 import os
 from collections.abc import Callable, Iterable
 
@@ -33,10 +34,14 @@ from puskesos.extensions import db
 TOKEN_KID = "sealed"  # a token reads `sealed:<base64url(nonce | ciphertext | tag)>`
 TOKEN_PREFIX = TOKEN_KID + ":"
 ERASED_TOKEN = TOKEN_PREFIX  # what a value becomes on a case whose key is already destroyed: nothing to read
+log = logging.getLogger(__name__)
 ERASED_WORD = _l("(dihapus)")
+# A key that does not open (changed or swapped behind the app's back): its details are shown as unreadable, the
+# page still answers, and the error log says which case.
+UNREADABLE_WORD = _l("(tidak terbaca)")
 CACHE = "puskesos.case_keys"  # in the session's `info`: case id → its key (or DESTROYED / ABSENT)
 CACHE_LIMIT = 5000  # a long export primes batch after batch: memory stays flat
-DESTROYED, ABSENT = "destroyed", "absent"
+DESTROYED, ABSENT, UNREADABLE = "destroyed", "absent", "unreadable"
 
 
 class Erased(str):
@@ -124,7 +129,12 @@ def prime(case_ids: Iterable[int | None]) -> None:
         elif found[case_id] is None:
             cache[case_id] = DESTROYED
         else:
-            cache[case_id] = _unwrap(case_id, found[case_id])
+            try:
+                cache[case_id] = _unwrap(case_id, found[case_id])
+            except pii.DecryptionFailed:
+                log.error("the audit data key of case id %s does not open: its sealed details are unreadable",
+                          case_id)
+                cache[case_id] = UNREADABLE
 
 
 def _key_to_read(case_id: int):
@@ -139,6 +149,9 @@ def _key_to_write(case_id: int):
     if _cache().get(case_id) is ABSENT:
         del _cache()[case_id]
     key = _key_to_read(case_id)
+    if key is UNREADABLE:
+        raise pii.DecryptionFailed(f"case id {case_id}: its audit data key does not open; nothing is sealed under "
+                                   "a key that was tampered with")
     if key is ABSENT:
         raw = os.urandom(pii.KEY_BYTES)
         wrapped = pii.encrypt(base64.b64encode(raw).decode(), _wrap_bound(case_id))
@@ -183,7 +196,13 @@ def open_details(case_id: int | None, details: dict) -> dict:
         key = _key_to_read(case_id)
         if key is DESTROYED or key is ABSENT or value == ERASED_TOKEN:
             return Erased(str(ERASED_WORD))
-        return json.loads(key.decrypt(value, _bound(case_id)))
+        if key is UNREADABLE:
+            return Erased(str(UNREADABLE_WORD))
+        try:
+            return json.loads(key.decrypt(value, _bound(case_id)))
+        except pii.DecryptionFailed:
+            log.error("a sealed detail of case id %s does not open under its key", case_id)
+            return Erased(str(UNREADABLE_WORD))
 
     return _walk(details, open_)
 

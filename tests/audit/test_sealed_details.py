@@ -270,3 +270,20 @@ def test_rewrap_moves_every_live_key_to_the_current_master_key(app, world, perso
     first = db.session.execute(select(AuditEvent).where(AuditEvent.case_id == kept_id)).scalars().first()
     assert details_of(first)["fields"]["name"] == "Masih Disimpan"
     assert verify().ok
+
+
+def test_a_key_swapped_behind_the_apps_back_reads_as_unreadable_and_every_page_still_answers(app, client, world,
+                                                                                             person, caplog):
+    other = factories.register(world.officer, name="Orang Lain")
+    db.session.commit()
+    swapped = db.session.get(CaseKey, other.id).wrapped_key  # wrapped for another case: it does not open here
+    db.session.execute(text("UPDATE case_key SET wrapped_key = :w WHERE case_id = :c"), {"w": swapped, "c": person.id})
+    db.session.commit()
+    login(client, "supervisor")
+    for url in ("/audit", f"/audit?case_number={person.number}", f"/cases/{person.number}"):
+        resp = client.get(url)
+        assert resp.status_code == 200, url
+        html = resp.get_data(as_text=True)
+        assert "(tidak terbaca)" in html and "sealed:" not in html  # (the case page shows its assessment itself)
+    assert f"case id {person.id} does not open" in caplog.text
+    assert verify().ok  # the events themselves are as they were; the key is what changed
