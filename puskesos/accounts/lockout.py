@@ -12,12 +12,15 @@ the keys' expiry in Redis only tidies up.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import ipaddress
 import logging
 import math
 import threading
 import time
+from collections.abc import Iterator
 
 from flask import current_app
 from flask_babel import format_time
@@ -70,6 +73,14 @@ class MemoryStore:
         with self._lock:
             return self._live(key)
 
+    def add(self, key: str, ttl: int) -> bool:
+        """Set the key unless it is there: True when this call set it."""
+        with self._lock:
+            if self._live(key) is not None:
+                return False
+            self._items[key] = ("1", time.monotonic() + ttl)
+            return True
+
     def set(self, key: str, value: str, ttl: int) -> None:
         with self._lock:
             self._items[key] = (value, time.monotonic() + ttl)
@@ -97,6 +108,9 @@ class RedisStore:
     def get(self, key: str) -> str | None:
         return self._redis.get(key)
 
+    def add(self, key: str, ttl: int) -> bool:
+        return bool(self._redis.set(key, "1", nx=True, ex=ttl))
+
     def set(self, key: str, value: str, ttl: int) -> None:
         self._redis.set(key, value, ex=ttl)
 
@@ -104,11 +118,41 @@ class RedisStore:
         self._redis.delete(*keys)
 
 
-def _store() -> MemoryStore | RedisStore:
+class FallbackStore:
+    """Redis, and this process's memory whenever Redis is out of reach: the counters then hold per worker rather
+    than not at all (an attacker who can take Redis down gets a few workers' worth of guesses, not unlimited)."""
+
+    def __init__(self, primary: RedisStore, fallback: MemoryStore) -> None:
+        self.primary, self.fallback = primary, fallback
+
+    def _either(self, name: str, *args):
+        try:
+            return getattr(self.primary, name)(*args)
+        except Exception:  # redis.RedisError and socket errors
+            log.exception("login lockout storage unavailable: counting in this worker's memory")
+            return getattr(self.fallback, name)(*args)
+
+    def incr(self, key: str, ttl: int) -> int:
+        return self._either("incr", key, ttl)
+
+    def get(self, key: str) -> str | None:
+        return self._either("get", key)
+
+    def add(self, key: str, ttl: int) -> bool:
+        return self._either("add", key, ttl)
+
+    def set(self, key: str, value: str, ttl: int) -> None:
+        self._either("set", key, value, ttl)
+
+    def delete(self, *keys: str) -> None:
+        self._either("delete", *keys)
+
+
+def _store() -> MemoryStore | FallbackStore:
     store = current_app.extensions.get("puskesos.lockout")
     if store is None:
         url = current_app.config.get("REDIS_URL")
-        store = RedisStore(url) if url else MemoryStore()
+        store = FallbackStore(RedisStore(url), MemoryStore()) if url else MemoryStore()
         current_app.extensions["puskesos.lockout"] = store
     return store
 
@@ -132,8 +176,15 @@ def _account_keys(username: str) -> tuple[str, str]:
 
 
 def _address_key(address: str, now: float) -> str:
+    """IPv6 by its /64 (one household or office network hands out a whole /64), IPv4 as it is."""
     window = current_app.config["LOGIN_ADDRESS_WINDOW_SECONDS"]
-    return f"{PREFIX}address:{address[:64]}:{int(now // window)}"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        network = address[:64]
+    else:
+        network = str(ipaddress.ip_network(f"{parsed}/64", strict=False)) if parsed.version == 6 else str(parsed)
+    return f"{PREFIX}address:{network}:{int(now // window)}"
 
 
 def _now() -> float:
@@ -204,6 +255,28 @@ def failed(username: str, address: str | None, *, count_account: bool = True) ->
     if seconds:
         _safely(lambda: store.set(locked_key, repr(now + seconds), seconds + 60), None)
     return seconds
+
+
+GATE_SECONDS = 5  # the longest one attempt may hold its account's gate (a password check takes ~0.1 s)
+GATE_WAIT_SECONDS = 3
+
+
+@contextlib.contextmanager
+def attempt_gate(username: str) -> Iterator[None]:
+    """One attempt per account at a time, on every worker: the lock is checked, the password tried and the
+    failure counted before the next attempt looks, so parallel guesses get no more tries than serial ones. An
+    attempt that cannot get in within a few seconds (a flood on the account) is refused like a locked one."""
+    store, key = _store(), PREFIX + "gate:" + _account_keys(username)[0].rsplit(":", 1)[1]
+    deadline = time.monotonic() + GATE_WAIT_SECONDS
+    while not _safely(lambda: store.add(key, GATE_SECONDS), True):
+        if time.monotonic() >= deadline:
+            now = _now()
+            raise _refusal(True, now + GATE_SECONDS, now)
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        _safely(lambda: store.delete(key), None)
 
 
 def succeeded(username: str) -> None:

@@ -30,11 +30,15 @@ def authenticate(username: str, password: str, *, channel: str = "web", address:
     username = (username or "").strip()[:50]
     lockout.check_address(address)
     user = db.session.execute(select(User).where(func.lower(User.username) == username.lower())).scalar_one_or_none()
-    refusal = lockout.locked(username)
-    usable = user is not None and user.active and refusal is None
-    right = verify_password(user.password_hash if usable else None, password or "")
+    with lockout.attempt_gate(username):
+        refusal = lockout.locked(username)
+        usable = user is not None and user.active and refusal is None
+        right = verify_password(user.password_hash if usable else None, password or "")
+        if usable and right:
+            lockout.succeeded(username)
+        else:
+            lockout.failed(username, address, count_account=refusal is None)
     if usable and right:
-        lockout.succeeded(username)
         user.last_login_at = utcnow()
         audit("auth.login", actor=user, region_code=user.region_code, details={"channel": channel})
         return user
@@ -42,7 +46,6 @@ def authenticate(username: str, password: str, *, channel: str = "web", address:
         reason = "locked"
     else:
         reason = "unknown_user" if user is None else ("inactive" if not user.active else "bad_password")
-    lockout.failed(username, address, count_account=refusal is None)
     audit("auth.login_failed", actor=None, actor_name=username or None,
           region_code=user.region_code if user else None, details={"reason": reason, "channel": channel})
     if refusal is not None:

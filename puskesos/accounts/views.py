@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
@@ -27,6 +27,17 @@ def _refused(template: str, form, refusal: LoginRefused, status: int = 429):
     return render_template(template, form=form), status, {"Retry-After": str(refusal.retry_after)}
 
 
+# What a browser's session keeps across a sign-out or sign-in: the language it reads. Nothing of the last user
+# (a posted NIK search, a NIK about to be revealed) is left for the next one at a shared office computer.
+KEPT_ACROSS_USERS = ("lang",)
+
+
+def fresh_session() -> None:
+    kept = {key: session[key] for key in KEPT_ACROSS_USERS if key in session}
+    session.clear()
+    session.update(kept)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
@@ -40,6 +51,7 @@ def login():
             return _refused("accounts/login.html", form, refusal)
         db.session.commit()  # the audit event of a failed login must land too
         if user is not None:
+            fresh_session()
             login_user(user)
             return redirect(safe_next(request.args.get("next")))
         flash(_("Nama pengguna atau kata sandi salah, atau akun tidak aktif."), "danger")
@@ -54,6 +66,7 @@ def logout():
     services.sign_out(current_user)
     db.session.commit()
     logout_user()
+    fresh_session()
     flash(_("Anda sudah keluar."), "info")
     return redirect(url_for("accounts.login"))
 

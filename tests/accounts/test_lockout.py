@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import time
 
 import pytest
 from sqlalchemy import select
@@ -238,12 +239,51 @@ def test_without_redis_each_worker_counts_in_its_own_memory(app, world):
             db.engine.dispose()
 
 
-def test_logins_go_on_when_redis_is_out_of_reach(app, world, caplog):
-    """Fail open, loudly: the password check, the audit log and the sessions do not depend on Redis."""
+def test_with_redis_out_of_reach_the_lock_holds_in_the_workers_memory(app, world, caplog):
+    """Redis down: the password check, the audit log and the sessions go on, and so does the lock, per worker;
+    the public letter check (rate limited through the same Redis) does not fail either."""
     db.session.commit()
     worker, _ = two_workers(app, "redis://127.0.0.1:1/0")  # nothing listens on port 1
-    assert in_worker(worker, lambda c: attempt(c).status_code) == 401
-    assert in_worker(worker, lambda c: attempt(c, password=factories.PASSWORD).status_code) == 302
+    assert in_worker(worker, lambda c: attempt(c, "officer_b", factories.PASSWORD).status_code) == 302
+    assert in_worker(worker, lambda c: failures(c, 5)) == [401] * 5
+    resp = in_worker(worker, lambda c: attempt(c, password=factories.PASSWORD))
+    assert resp.status_code == 429 and LOCKED in text(resp)
     assert "login lockout storage unavailable" in caplog.text
-    with worker.app_context():
-        db.engine.dispose()
+    limited = make_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                        "REDIS_URL": "redis://127.0.0.1:1/0", "RATELIMIT_ENABLED": True})
+    resp = in_worker(limited, lambda c: c.get("/v/not-a-token"))
+    assert resp.status_code == 404 and "tidak" in resp.get_data(as_text=True).lower()  # "not valid", not a 500
+    for each in (worker, limited):
+        with each.app_context():
+            db.engine.dispose()
+
+
+def test_parallel_guesses_get_no_more_tries_than_serial_ones(app, world):
+    """Sixteen guesses at once (several workers, threads here): the gate lets the lock be checked, the password
+    tried and the failure counted one attempt at a time, so exactly five reach the password check."""
+    import threading
+
+    from puskesos.accounts import lockout
+
+    checked, refused, gate = [], [], threading.Barrier(16)
+
+    def guess() -> None:
+        with app.app_context():
+            gate.wait()
+            try:
+                with lockout.attempt_gate("officer_a"):
+                    if lockout.locked("officer_a") is None:
+                        checked.append(1)
+                        time.sleep(0.01)  # the password check
+                        lockout.failed("officer_a", None)
+                    else:
+                        refused.append(1)
+            except lockout.LoginRefused:
+                refused.append(1)
+
+    threads = [threading.Thread(target=guess) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(checked) == 5 and len(refused) == 11

@@ -169,3 +169,23 @@ def test_forged_session_ids_load_no_one(app, world):
     for forged in ("", str(officer.id), f"{officer.id}:", f"{officer.id}:1", f"{officer.id}:x", "9" * 5000 + ":0",
                    f"{officer.id}:{'9' * 5000}", f"-{officer.id}:0", ":0"):
         assert load_user(forged) is None, forged
+
+
+def test_signing_out_and_in_leaves_nothing_of_the_last_user_in_the_browser(app, world):
+    """A shared office computer: the next user finds neither the last one's NIK search nor a NIK reveal."""
+    case = factories.register(world.officer)
+    db.session.commit()
+    browser = app.test_client()
+    login(browser, "supervisor")
+    browser.post("/lang/en")
+    searched = browser.post("/cases/search", data={"q": case.nik})
+    assert searched.status_code == 303
+    browser.post(f"/cases/{case.number}/nik")  # revealed, not yet looked at
+    with browser.session_transaction() as kept:
+        assert {"case_searches", "reveal_case"} <= set(kept)
+    browser.post("/logout")
+    with browser.session_transaction() as kept:
+        assert not {"case_searches", "reveal_case", "_user_id"} & set(kept) and kept["lang"] == "en"
+    login(browser, "caseworker")
+    assert case.nik not in browser.get(searched.headers["Location"]).get_data(as_text=True)
+    assert case.nik not in browser.get(f"/cases/{case.number}").get_data(as_text=True)
