@@ -19,6 +19,7 @@ from marshmallow import validate as rules
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 
 from puskesos.core.ids import MAX_ID, parse_id
+from puskesos.core.pii import mask_numbers
 from puskesos.web.validators import MaxLength
 
 KINDS = ("text", "textarea", "choice", "radio", "bool", "date", "id", "int", "hidden_id")
@@ -147,6 +148,9 @@ def _clean_one(spec: Input, raw, restricted) -> tuple[Any, Any]:
             text = spec.clean(text)
         except ValueError as exc:
             return None, str(exc)
+    elif spec.kind in ("text", "textarea"):
+        # A NIK or KK belongs in its own, encrypted field: one typed into free text is kept masked.
+        text = mask_numbers(text)
     if spec.kind in ("choice", "radio") and spec.choices is not None and text not in spec.choice_values(restricted):
         return None, _l("Pilihan tidak dikenal.")
     return text, None

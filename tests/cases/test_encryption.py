@@ -4,6 +4,7 @@ number, and `flask keys rotate`."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import re
 
 import pytest
@@ -293,3 +294,19 @@ def test_a_day_of_demo_use_leaves_no_full_nik_in_any_table(app):
                     if run in numbers:
                         hits.append((table.name, column))
     assert hits == []
+
+
+def test_a_nik_or_kk_typed_into_free_text_is_kept_masked(app, world):
+    """Only the NIK and KK fields are encrypted: a number typed into a description or a note is masked."""
+    nik = factories.nik(district="160301", birth=dt.date(1990, 7, 1))
+    case = register(world.officer, description=f"Pelapor NIK {nik}, KK 1603 0115 0712 0555, minta bantuan.")
+    factories.fire(case, "submit", world.officer)
+    factories.fire(case, "start_assessment", world.caseworker)
+    factories.fire(case, "request_info", world.caseworker, note=f"Mohon fotokopi KTP NIK {nik}")
+    db.session.commit()
+    row = db.session.execute(text("SELECT description, info_request FROM case_file WHERE id = :id"),
+                             {"id": case.id}).one()
+    assert row.description == f"Pelapor NIK {nik[:4]}********{nik[-4:]}, KK 1603********0555, minta bantuan."
+    assert row.info_request == f"Mohon fotokopi KTP NIK {nik[:4]}********{nik[-4:]}"
+    page = send(signed_in(app, "caseworker"), "GET", f"/cases/{case.number}").get_data(as_text=True)
+    assert nik not in page and "1603011507120555" not in page
