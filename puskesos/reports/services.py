@@ -151,6 +151,13 @@ def _check_regions(user, filters) -> None:
 
 # -- cases ----------------------------------------------------------------------------------------------------
 
+CASE_COLUMNS = ("number", "state", "category", "urgency", "name", "nik", "kk_number", "sex", "village", "village_code",
+                "dtks_status", "dtsen_decile", "assignee", "registered_on", "due", "days_in_step", "overdue",
+                "outcome", "closed_on")
+# An agency exports what its API view of a case shows (api/present.py AGENCY_CASE_FIELDS): not the household, the
+# welfare data, the caseworker or how the case ended.
+AGENCY_WITHHELD = frozenset({"kk_number", "sex", "dtks_status", "dtsen_decile", "assignee", "outcome", "closed_on"})
+
 
 def export_cases(user, filters: CaseFilters, fmt: str) -> Export:
     """The filtered case list, oldest case first."""
@@ -167,13 +174,16 @@ def export_cases(user, filters: CaseFilters, fmt: str) -> Export:
              .outerjoin(assignee, assignee.id == Case.assignee_id)
              .where(scoped_cases(user, filters).whereclause).order_by(Case.id))
     outcome = next(spec for spec in inputs_of("close") if spec.name == "outcome")
-    sheet = Sheet(str(_l("Kasus")), [
+    keep = [i for i, column in enumerate(CASE_COLUMNS) if user.role != Role.AGENCY or column not in AGENCY_WITHHELD]
+    headers = [
         str(NUMBER), str(STATUS), _label("category"), _label("urgency"), _label("name"), _label("nik"),
         _label("kk_number"), _label("sex"), _label("village_code"), str(VILLAGE_CODE), _label("dtks_status"),
         _label("dtsen_decile"), str(ASSIGNEE), str(REGISTERED_ON), str(DUE), str(DAYS_IN_STEP), str(OVERDUE),
         str(outcome.label), str(CLOSED_ON),
-    ], ["label", "label", "label", "label", "text", "label", "label", "label", "label", "label", "label", "int",
-        "text", "date", "date", "int", "label", "label", "date"])
+    ]
+    kinds = ["label", "label", "label", "label", "text", "label", "label", "label", "label", "label", "label", "int",
+             "text", "date", "date", "int", "label", "label", "date"]
+    sheet = Sheet(str(_l("Kasus")), [headers[i] for i in keep], [kinds[i] for i in keep])
     states, categories, urgencies = _words(STATE_LABELS), _words(CATEGORY_LABELS), _words(URGENCY_LABELS)
     sexes, dtks, outcomes = _words(SEX_LABELS), _words(DTKS_LABELS), _words(OUTCOME_LABELS)
     yes, no, now, closed, offset = str(YES), str(NO), today(), State.CLOSED.value, wib_offset()
@@ -192,7 +202,7 @@ def export_cases(user, filters: CaseFilters, fmt: str) -> Export:
                 outcomes.get(outcome_code, outcome_code) if outcome_code else None,
                 (closed_at + offset).date() if closed_at else None,
             ))
-        return out
+        return out if len(keep) == len(CASE_COLUMNS) else [tuple(row[i] for i in keep) for row in out]
 
     return _export(user, "export.cases", query, fmt, sheet, rows, _named(filters), "kasus")
 

@@ -300,6 +300,10 @@ def test_api_case_export_streams_the_same_file_in_the_callers_language(client, w
     # An agency: only the cases of its referrals. A provincial supervisor's audit log: Lahat too.
     rows = read_csv(api_get(client, token(client, "bpjs_user"), "/api/v1/exports/cases", format="csv"))
     assert column(rows, "Nomor kasus") == [cases["referred"].number]
+    # …and of them what its view of a case shows: not the household, the welfare data, the caseworker, the outcome.
+    assert rows[0] == ["Nomor kasus", "Status", "Kategori", "Urgensi", "Nama lengkap", "NIK", "Desa/kelurahan",
+                       "Kode desa/kelurahan", "Tanggal pengaduan", "Tenggat", "Hari di tahap ini", "Terlambat"]
+    assert len(rows[1]) == len(rows[0])
     resp = api_get(client, token(client, "supervisor_prov"), "/api/v1/exports/audit", lang="en", format="csv",
                    action="case.created")
     rows = read_csv(resp)
