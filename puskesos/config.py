@@ -6,6 +6,7 @@ key; anywhere else `SECRET_KEY` must come from the environment.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -38,6 +39,9 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL")
 
     SESSION_COOKIE_HTTPONLY = True
+    # A signed session cookie is refused this long after it was last written: a cookie copied from an office
+    # computer dies by the next working day even if nobody signs out.
+    PERMANENT_SESSION_LIFETIME = dt.timedelta(hours=int(os.environ.get("SESSION_HOURS", "12")))
     SESSION_COOKIE_SAMESITE = "Lax"
     # Cookies over HTTPS only, unless PUSKESOS_ENV is development or testing (finalize decides when unset);
     # SESSION_COOKIE_SECURE=0 / REMEMBER_COOKIE_SECURE=0 in the environment still turn it off.
@@ -54,6 +58,9 @@ class Config:
 
     RATELIMIT_STORAGE_URI = "memory://"  # REDIS_URL replaces it (see finalize)
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis out of reach: limits go on in each worker's memory, and a limiter fault never fails a request.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
     # Failed logins (puskesos/accounts/lockout.py, in Redis when REDIS_URL is set). An account is locked after
     # LOGIN_LOCKOUT_AFTER consecutive failures for LOGIN_LOCKOUT_SECONDS, doubled at each further failure up to
     # LOGIN_LOCKOUT_MAX_SECONDS; a right password, or a day without failures, forgets the run. An address may
@@ -75,8 +82,10 @@ class Config:
     REFERRAL_SLA_DAYS: dict = {}
 
     # Signed checkpoints of the audit chain (puskesos/audit/checkpoints.py, README "Audit checkpoints"): the
-    # Ed25519 private key `flask audit keygen` wrote, and the append-only log `flask audit checkpoint` adds to.
+    # Ed25519 private key `flask audit keygen` wrote (only the hourly checkpoint job holds it), its public half
+    # (what the web servers and `verify` read), and the append-only log `flask audit checkpoint` adds to.
     AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY") or None
+    AUDIT_PUBLIC_KEY = os.environ.get("AUDIT_PUBLIC_KEY") or None  # its .pub: all the web servers hold
     AUDIT_CHECKPOINTS = os.environ.get("AUDIT_CHECKPOINTS") or None
 
     # `flask retention apply` erases the personal data of cases closed longer than this (Law 27/2022).

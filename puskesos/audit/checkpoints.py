@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import func, select
 
-from puskesos.audit.chain import GENESIS_HASH, Break, canonical, verify_from
+from puskesos.audit.chain import GENESIS_HASH, canonical, verify_from
 from puskesos.audit.models import AuditEvent
 from puskesos.core.timeutil import utcnow
 from puskesos.extensions import db
@@ -58,6 +58,7 @@ class Checkpoint:
     text: str
     fields: dict  # everything the signature covers
     signature: str
+    created_at: dt.datetime  # naive UTC, like every stored time, so the templates' date filters show it in WIB
 
     @property
     def seq(self) -> int:
@@ -78,11 +79,6 @@ class Checkpoint:
     @property
     def after(self) -> int:
         return self.fields["after"]
-
-    @property
-    def created_at(self) -> dt.datetime:
-        """Naive UTC, like every stored time, so the templates' date filters show it in WIB."""
-        return dt.datetime.fromisoformat(self.fields["created_at"]).astimezone(dt.UTC).replace(tzinfo=None)
 
     def anchors(self) -> list[tuple[int, str]]:
         """(seq, expected hash or hash prefix) in order; the head is checked against its full hash."""
@@ -184,9 +180,27 @@ def _read_key(path: str | os.PathLike) -> bytes:
 
 
 def configured_private_key(config: dict) -> Ed25519PrivateKey:
+    """The checkpoint job's key; refused when it is not the one AUDIT_PUBLIC_KEY publishes (if that is set), since
+    nobody could check what it signs."""
     if not config.get("AUDIT_SIGNING_KEY"):
         raise CheckpointError("AUDIT_SIGNING_KEY is not set (see README, Audit checkpoints)")
-    return load_private_key(config["AUDIT_SIGNING_KEY"])
+    key = load_private_key(config["AUDIT_SIGNING_KEY"])
+    if config.get("AUDIT_PUBLIC_KEY"):
+        published = key_id(load_public_key(config["AUDIT_PUBLIC_KEY"]))
+        if published != key_id(key.public_key()):
+            raise CheckpointError(f"AUDIT_SIGNING_KEY ({key_id(key.public_key())}) is not the private half of "
+                                  f"AUDIT_PUBLIC_KEY ({published})")
+    return key
+
+
+def configured_public_key(config: dict) -> Ed25519PublicKey:
+    """AUDIT_PUBLIC_KEY: what the web servers and `verify` need. Derived from AUDIT_SIGNING_KEY only when that is
+    unset (development): in production only the checkpoint job holds the private key."""
+    if config.get("AUDIT_PUBLIC_KEY"):
+        return load_public_key(config["AUDIT_PUBLIC_KEY"])
+    if config.get("AUDIT_SIGNING_KEY"):
+        return configured_private_key(config).public_key()
+    raise CheckpointError("AUDIT_PUBLIC_KEY is not set (see README, Audit checkpoints)")
 
 
 def configured_log(config: dict) -> Path:
@@ -199,10 +213,13 @@ def configured_log(config: dict) -> Path:
 
 
 def parse(text: str, line: int = 0) -> Checkpoint:
+    """A line as a checkpoint, its signature not yet checked; CheckpointError for anything else, whatever the line
+    holds (the file is outside the database, and the supervisors' page shows it)."""
     where = f"checkpoint line {line}" if line else "the last checkpoint"
     try:
         obj = json.loads(text)
-    except ValueError:
+        canonical(obj).encode("utf-8")  # a lone surrogate ("\ud800") can be neither signed nor shown
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to read
         raise CheckpointError(f"{where} is not JSON") from None
     if not isinstance(obj, dict) or not isinstance(obj.get("signature"), str):
         raise CheckpointError(f"{where} is not a signed checkpoint")
@@ -212,14 +229,27 @@ def parse(text: str, line: int = 0) -> Checkpoint:
     if any(not isinstance(obj.get(name), kind) or isinstance(obj.get(name), bool) for name, kind in types.items()):
         raise CheckpointError(f"{where} lacks a field of a checkpoint or has one of the wrong type")
     anchors = obj["anchors"]
-    if any(not (isinstance(a, list) and len(a) == 2 and isinstance(a[0], int) and isinstance(a[1], str))
-           for a in anchors):
+    if any(not (isinstance(a, list) and len(a) == 2 and isinstance(a[0], int) and not isinstance(a[0], bool)
+                and isinstance(a[1], str)) for a in anchors):
         raise CheckpointError(f"{where} has malformed anchors")
+    created_at = _utc(obj["created_at"])
+    if created_at is None:
+        raise CheckpointError(f"{where} has an unreadable time")
+    return Checkpoint(line, text, obj, signature, created_at)
+
+
+def _utc(text: str) -> dt.datetime | None:
+    """An ISO time with its offset as naive UTC; None unless every time zone can show it (a page adds WIB's 7 hours,
+    `9999-12-31T23:59:59-23:59` would overflow)."""
     try:
-        dt.datetime.fromisoformat(obj["created_at"])
-    except ValueError:
-        raise CheckpointError(f"{where} has an unreadable time") from None
-    return Checkpoint(line, text, obj, signature)
+        when = dt.datetime.fromisoformat(text)
+        if when.tzinfo is None:
+            return None
+        utc = when.astimezone(dt.UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        return None
+    margin = dt.timedelta(days=1)
+    return utc if dt.datetime.min + margin <= utc <= dt.datetime.max - margin else None
 
 
 def read_all(path: Path) -> Iterator[Checkpoint]:
@@ -282,18 +312,60 @@ def _mismatch(good: int, seq: int, name: str, reason: str) -> CheckpointError:
     return CheckpointError(f"audit chain differs from {name} {where}: {reason}", seq=min(first, seq))
 
 
-def _check_anchors(cp: Checkpoint) -> None:
-    """The checkpoint's anchors against the rows now at those numbers: at most MAX_ANCHORS rows by key."""
+def _cut_tail(last: int, cp: Checkpoint, good: int | None = None) -> CheckpointError:
+    """The chain ends at `last`, before `cp`'s head: named from the first missing event, which is known exactly.
+    Events after `good` (the last one found as signed) up to `last` may have changed too: no anchor vouches for
+    them."""
+    ends = f"the chain ends at event {last}" if last else "the audit log is empty"
+    unvouched = (f" (and no anchor vouches for events {good + 1} to {last})"
+                 if good is not None and good < last else "")
+    return CheckpointError(f"audit chain differs from {cp.name} at event {last + 1}: {ends}, before the head of "
+                           f"{cp.name} (event {cp.seq}): events were cut off{unvouched}", seq=last + 1)
+
+
+def _check_anchors(cp: Checkpoint) -> int:
+    """The checkpoint's anchors against the rows now at those numbers, its head always among them (a checkpoint
+    after a quiet hour has no other): at most MAX_ANCHORS rows by key; returns how many it compared.
+
+    Only this line is at hand, not the ones before it: when its first anchor differs, the change may lie anywhere
+    before that anchor (before `after` too, unless `after` is the chain's start), and the message says so."""
     anchors = cp.anchors()
+    if not anchors or anchors[-1][0] != cp.seq:
+        anchors.append((cp.seq, cp.hash))
     stored = dict(db.session.execute(select(AuditEvent.seq, AuditEvent.hash)
                                      .where(AuditEvent.seq.in_([seq for seq, _ in anchors]))).all())
-    good = cp.after
+    good: int | None = 0 if cp.after == 0 else None  # the last event found as signed; None: not known yet
     for seq, expected in anchors:
         if seq not in stored:
-            raise _mismatch(good, seq, cp.name, f"event {seq} is missing")
+            raise _missing(cp, good, seq)
         if not stored[seq].startswith(expected):
-            raise _mismatch(good, seq, cp.name, "its hash is not the one signed (rewritten or renumbered)")
+            reason = "its hash is not the one signed (rewritten or renumbered)"
+            if good is None:
+                raise CheckpointError(f"audit chain differs from {cp.name} at or before event {seq}: {reason}; "
+                                      "`audit verify --checkpoints` names the first affected event")
+            raise _mismatch(good, seq, cp.name, reason)
         good = seq
+    return len(anchors)
+
+
+def _missing(cp: Checkpoint, good: int | None, seq: int) -> CheckpointError:
+    """Anchor `seq` has no event: a cut tail when the chain ends before it, else the first gap before it."""
+    last = db.session.execute(select(func.max(AuditEvent.seq))).scalar() or 0
+    if last < seq:
+        return _cut_tail(last, cp, good)
+    first = _first_missing(cp.after if good is None else good, seq)
+    return CheckpointError(f"audit chain differs from {cp.name} at event {first}: event {first} is missing", seq=first)
+
+
+def _first_missing(low: int, seq: int) -> int:
+    """The first number in (low, seq] without an event, `seq` having none: the events between two anchors, by key."""
+    expected = low + 1
+    for present in db.session.execute(select(AuditEvent.seq).where(AuditEvent.seq > low, AuditEvent.seq < seq)
+                                      .order_by(AuditEvent.seq)).scalars():
+        if present != expected:
+            break
+        expected += 1
+    return min(expected, seq)
 
 
 # -- signing -----------------------------------------------------------------------------------------------------
@@ -336,6 +408,9 @@ def _sign(private_key: Ed25519PrivateKey, previous: Checkpoint | None,
     after, after_hash = (previous.seq, previous.hash) if previous else (0, GENESIS_HASH)
     if previous is not None:
         _check_anchors(previous)  # its events are still there, as signed (its head among them)
+        if head.seq < after or (head.seq == after and head.hash != after_hash):  # (moved under us meanwhile)
+            raise CheckpointError(f"refusing to sign: the head (event {head.seq}) is not the last checkpoint's "
+                                  f"(event {after}) or one after it")
     wanted = set(anchor_seqs(after, head.seq))
     anchors: list[list] = []
 
@@ -372,9 +447,10 @@ def _sign(private_key: Ed25519PrivateKey, previous: Checkpoint | None,
 
 @dataclass
 class Verified:
-    events: int
+    events: int  # events read and found right: all of them, or (since the last checkpoint) the ones after it
     checkpoints: int
     last: Checkpoint | None
+    anchors: int = 0  # since the last checkpoint: its anchored events compared (its head among them)
 
 
 def check_file(log_path: Path, public_key: Ed25519PublicKey) -> tuple[int, Checkpoint]:
@@ -395,10 +471,13 @@ def check_file(log_path: Path, public_key: Ed25519PublicKey) -> tuple[int, Check
 
 def _check_order(cp: Checkpoint, before: Checkpoint | None) -> None:
     after, digest = (before.seq, _line_digest(before.text)) if before else (0, None)
-    if cp.after != after or cp.fields.get("previous") != digest or cp.seq < after:
+    if cp.after != after or cp.fields.get("previous") != digest:
         raise CheckpointError(f"{cp.name} is out of order: it does not follow "
                               + (f"checkpoint line {before.line}" if before else "the start of the file")
                               + " (a line was removed, moved or inserted)")
+    if before is not None and cp.seq < after:  # (`checkpoint` refuses to sign one since; an older file may hold one)
+        raise CheckpointError(f"{cp.name} signs event {cp.seq}, an older head than checkpoint line {before.line} "
+                              f"(event {after}): the chain was cut back after event {cp.seq} before it was signed")
     if before is not None and cp.seq == before.seq and cp.hash != before.hash:
         raise CheckpointError(f"{cp.name} signs another hash for event {cp.seq} than checkpoint line {before.line}")
     seqs = [seq for seq, _ in cp.anchors()]
@@ -449,14 +528,14 @@ def verify_since_checkpoint(log_path: Path, public_key: Ed25519PublicKey,
                               f"({key_id(public_key)})")
     if not cp.signed_by(public_key):
         raise CheckpointError(f"{cp.name}: the signature does not verify (the line was changed or forged)")
-    _check_anchors(cp)
+    anchored = _check_anchors(cp)
     head = db.session.execute(select(func.max(AuditEvent.seq))).scalar_one() or 0
     progress = progress_length(max(head - cp.seq, 0)) if progress_length else None
     result = verify_from(cp.seq, cp.hash, progress=progress)
     if not result.ok:
         brk = result.first_break
         raise CheckpointError(f"audit chain broken at event {brk.seq}: {brk.reason}", seq=brk.seq)
-    return Verified(cp.seq + result.checked, 1, cp)
+    return Verified(result.checked, 1, cp, anchored)
 
 
 def _judge(result, good: int, pending: Checkpoint | None) -> None:
@@ -464,9 +543,9 @@ def _judge(result, good: int, pending: Checkpoint | None) -> None:
     an end under a checkpoint is a change to something signed, named from the last event found as signed."""
     brk = result.first_break
     if pending is not None:
-        if brk is None:
-            brk = Break(result.checked + 1, f"the chain ends at event {result.checked}, before the head of "
-                                            f"{pending.name} (event {pending.seq}): events were cut off")
+        last = db.session.execute(select(func.max(AuditEvent.seq))).scalar() or 0
+        if brk is None or (last == result.checked and brk.seq == last + 1):  # the walk reached the chain's end
+            raise _cut_tail(result.checked, pending, good)
         raise _mismatch(good, brk.seq, pending.name, brk.reason)
     if brk is not None:
         raise CheckpointError(f"audit chain broken at event {brk.seq}: {brk.reason}", seq=brk.seq)
@@ -492,20 +571,36 @@ class Listing:
 
 
 def listing(config: dict, limit: int) -> Listing:
-    """The newest `limit` checkpoints, each checked against the configured key; never an error for a bad file."""
-    if not config.get("AUDIT_SIGNING_KEY") or not config.get("AUDIT_CHECKPOINTS"):
+    """The newest `limit` checkpoints, each checked against the public key (AUDIT_PUBLIC_KEY) and against the line
+    before it; never an error for a bad file."""
+    if not (config.get("AUDIT_PUBLIC_KEY") or config.get("AUDIT_SIGNING_KEY")) or not config.get("AUDIT_CHECKPOINTS"):
         return Listing("unconfigured")
     try:
-        public = configured_private_key(config).public_key()
-        lines = read_last(Path(config["AUDIT_CHECKPOINTS"]), limit)
+        public = configured_public_key(config)
+        lines = read_last(Path(config["AUDIT_CHECKPOINTS"]), limit + 1)  # one more: the oldest shown one's predecessor
     except CheckpointError:
         return Listing("bad_key")
+    expected_id, parsed = key_id(public), [_parsed(text) for text in lines]
     rows = []
-    for text in lines:
-        try:
-            cp = parse(text)
-        except CheckpointError:
-            rows.append(Listed(None, False))
-            continue
-        rows.append(Listed(cp, cp.key_id == key_id(public) and cp.signed_by(public)))
-    return Listing("ok", key_id(public), rows, limit)
+    for index, cp in enumerate(parsed[:limit]):
+        at_start = index + 1 == len(parsed)  # read back to the file's first line
+        before = None if at_start else parsed[index + 1]
+        valid = (cp is not None and cp.key_id == expected_id and cp.signed_by(public)
+                 and (at_start or before is not None) and _follows(cp, before))
+        rows.append(Listed(cp, valid))
+    return Listing("ok", expected_id, rows, limit)
+
+
+def _parsed(text: str) -> Checkpoint | None:
+    try:
+        return parse(text)
+    except CheckpointError:
+        return None
+
+
+def _follows(cp: Checkpoint, before: Checkpoint | None) -> bool:
+    try:
+        _check_order(cp, before)
+    except CheckpointError:
+        return False
+    return True

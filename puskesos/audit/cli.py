@@ -49,7 +49,8 @@ def _bars(label: str) -> Iterator:
 @click.option("--checkpoints", "log_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also prove every checkpointed prefix unchanged, against this checkpoint file.")
 @click.option("--public-key", "public_key_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="The public key the checkpoints were signed with (default: derived from AUDIT_SIGNING_KEY).")
+              help="The public key the checkpoints were signed with (default: AUDIT_PUBLIC_KEY, else derived "
+                   "from AUDIT_SIGNING_KEY).")
 @click.option("--since-checkpoint", is_flag=True,
               help="Check the last checkpoint, then only the events after it (AUDIT_CHECKPOINTS by default).")
 @with_appcontext
@@ -64,13 +65,13 @@ def verify_cmd(log_path: Path | None, public_key_path: Path | None, since_checkp
     try:
         log_path = log_path or checkpoints.configured_log(current_app.config)
         public_key = (checkpoints.load_public_key(public_key_path) if public_key_path
-                      else checkpoints.configured_private_key(current_app.config).public_key())
+                      else checkpoints.configured_public_key(current_app.config))
         if since_checkpoint:
             with _bars("Audit") as bars:
                 result = checkpoints.verify_since_checkpoint(log_path, public_key, bars)
-            click.echo(f"audit chain intact: {result.events} events; the last checkpoint (event "
-                       f"{result.last.seq}) verifies and the {result.events - result.last.seq} events after it link "
-                       "to it")
+            click.echo(f"audit chain intact since the last checkpoint: it verifies, the {result.anchors} events it "
+                       f"anchors (its head, event {result.last.seq}, among them) are as signed, and the "
+                       f"{result.events} events after it link to it")
             return
         total = db.session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
         with click.progressbar(length=total, label="Audit", show_pos=True, file=sys.stderr) as bar:
@@ -100,8 +101,8 @@ def keygen_cmd(out_dir: Path) -> None:
         key_path, pub_path = checkpoints.keygen(out_dir)
     except CheckpointError as exc:
         _fail(str(exc))
-    click.echo(f"private key: {key_path} (keep it readable by the service user only; set AUDIT_SIGNING_KEY to it)")
-    click.echo(f"public key: {pub_path} (give it to inspectors)")
+    click.echo(f"private key: {key_path} (for the checkpoint job's user only; set AUDIT_SIGNING_KEY to it there)")
+    click.echo(f"public key: {pub_path} (set AUDIT_PUBLIC_KEY to it on the web servers; give it to inspectors)")
 
 
 @audit.command("checkpoint")
@@ -117,3 +118,10 @@ def checkpoint_cmd() -> None:
     except CheckpointError as exc:
         _fail(str(exc))
     click.echo(line)
+
+
+if __name__ == "__main__":
+    # `python -m puskesos.audit.cli keygen --out DIR`: the key pair before the app's environment exists, from any
+    # directory (`flask --app wsgi audit keygen` needs both, as it builds the app first).
+    click.Group("audit", commands=[keygen_cmd], help="The audit log's signing key.")(
+        prog_name="python -m puskesos.audit.cli")

@@ -46,9 +46,10 @@ def checkpoint_list():
 
 @bp.get("/audit/signing-key.pub")
 def signing_key():
-    """Public, no sign-in: anyone holding a copy of the checkpoints must be able to fetch the key to check them."""
+    """Public, no sign-in: anyone holding a copy of the checkpoints must be able to fetch the key to check them.
+    Read from AUDIT_PUBLIC_KEY: the web servers need not hold the private key."""
     try:
-        key = checkpoints.configured_private_key(current_app.config)
+        key = checkpoints.configured_public_key(current_app.config)
     except checkpoints.CheckpointError:
         return Response(_("Kunci penanda tangan log audit belum dikonfigurasi.") + "\n", 404, mimetype="text/plain")
-    return Response(checkpoints.public_pem(key.public_key()), mimetype="text/plain")
+    return Response(checkpoints.public_pem(key), mimetype="text/plain")

@@ -7,6 +7,9 @@ The tampering runs as the table's owner would: on PostgreSQL it switches the tab
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import hashlib
 import itertools
 import json
 import os
@@ -17,10 +20,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
 from puskesos.audit import checkpoints
-from puskesos.audit.chain import event_hash, hashed_fields, verify
+from puskesos.audit.chain import canonical, event_hash, hashed_fields, verify
 from puskesos.audit.models import AuditEvent
 from puskesos.cases import services
 from puskesos.cases.workflow import State
@@ -235,6 +240,21 @@ def test_keygen_refuses_to_overwrite_and_keeps_the_private_key_private(app, tmp_
     assert key.read_bytes() == before[0]
 
 
+def test_keygen_runs_without_the_apps_environment_or_directory(tmp_path):
+    """README: `python -m puskesos.audit.cli keygen` as the job's user, before any of the app's settings exist."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}  # no SECRET_KEY, no DATABASE_URL, no PII keys
+    out = tmp_path / "new" / "keys"
+    made = subprocess.run([sys.executable, "-m", "puskesos.audit.cli", "keygen", "--out", str(out)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700  # made for the key: the job user's alone
+    assert stat.S_IMODE((out / "audit-signing.key").stat().st_mode) == 0o600
+    checkpoints.load_private_key(out / "audit-signing.key")
+    again = subprocess.run([sys.executable, "-m", "puskesos.audit.cli", "keygen", "--out", str(out)],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1 and "refusing to overwrite" in again.stderr and "Traceback" not in again.stderr
+
+
 def test_checkpoint_without_configuration_says_what_is_missing(app, world, tmp_path):
     result = run(app, "checkpoint")
     assert result.exit_code == 1 and "AUDIT_SIGNING_KEY is not set" in result.output
@@ -282,7 +302,10 @@ def test_verify_since_the_last_checkpoint(signed):
     reveal(signed, 3)
     result = run(signed.app, "verify", "--since-checkpoint")
     assert result.exit_code == 0, result.output
-    assert "the 3 events after it link to it" in result.output
+    anchored = len(json.loads(signed.log.read_text())["anchors"])
+    assert f"the {anchored} events it anchors (its head, event {head() - 3}, among them) are as signed" \
+        in result.output
+    assert "the 3 events after it link to it" in result.output  # what it read, not counted from the head
     broken = head() - 1
     as_owner(signed.backend, ("UPDATE audit_event SET details = '{}' WHERE seq = :s", {"s": broken}))
     result = run(signed.app, "verify", "--since-checkpoint", "--public-key", str(signed.pub))
@@ -327,7 +350,7 @@ def test_supervisors_see_the_checkpoints_and_whether_they_verify(signed, client)
     assert "/audit/signing-key.pub" in body
 
     lines = signed.log.read_text().splitlines()
-    signed.log.write_text(lines[0].replace('"events":', '"events":1') + "\n" + lines[1] + "\nnot json\n")
+    signed.log.write_text(lines[0] + "\n" + lines[1].replace('"events":', '"events":1') + "\nnot json\n")
     body = client.get("/audit/checkpoints").get_data(as_text=True)
     assert body.count("signature-valid") == 1 and body.count("signature-invalid") == 2
 
@@ -361,3 +384,197 @@ def test_the_public_key_is_published_without_login(signed, client):
 def test_the_chain_itself_still_verifies(signed):
     checkpoint(signed)
     assert verify().ok
+
+
+# -- what a hostile probe found (issue 8) ---------------------------------------------------------------------
+
+
+def sign(s, fields: dict) -> str:
+    """A checkpoint line signed with the real key: what a bug, or an older version, could have written."""
+    key = checkpoints.load_private_key(s.key)
+    signature = base64.b64encode(key.sign(canonical(fields).encode())).decode()
+    return canonical({**fields, "signature": signature})
+
+
+def following(line: str, **changes) -> dict:
+    """The fields of a checkpoint after a quiet hour following `line`, with `changes`."""
+    before = json.loads(line)
+    fields = {name: value for name, value in before.items() if name != "signature"}
+    return {**fields, "after": before["seq"], "previous": hashlib.sha256(line.encode()).hexdigest(), "anchors": [],
+            **changes}
+
+
+def test_a_rewrite_up_to_a_quiet_checkpoint_is_caught_from_it_and_never_signed(signed):
+    """A quiet hour's checkpoint signs no anchors, only its head: that head is still compared with the event there."""
+    reveal(signed, 3)
+    checkpoint(signed)
+    quiet = checkpoint(signed)
+    assert (quiet["after"], quiet["anchors"]) == (quiet["seq"], [])
+    reveal(signed, 2)
+    # The owner cuts what came after the checkpoint, edits an earlier event and recomputes the hashes to its head.
+    as_owner(signed.backend, ("DELETE FROM audit_event WHERE seq > :s", {"s": quiet["seq"]}))
+    edited = quiet["seq"] - 2
+    rewrite_details(signed.backend, edited, note="diubah oleh pemilik tabel")
+    assert run(signed.app, "verify").exit_code == 0
+
+    since = run(signed.app, "verify", "--since-checkpoint")
+    assert since.exit_code == 1
+    assert f"differs from the last checkpoint at or before event {quiet['seq']}: its hash is not the one signed" \
+        in since.output
+    refused = run(signed.app, "checkpoint")
+    assert refused.exit_code == 1 and f"at or before event {quiet['seq']}" in refused.output
+    assert len(signed.log.read_text().splitlines()) == 2  # the rewritten head was not signed
+    full = verify_against(signed)
+    assert full.exit_code == 1 and f"at event {edited}:" in full.output
+
+
+@pytest.mark.parametrize("quiet", [True, False], ids=["quiet", "busy"])
+def test_a_tail_cut_back_behind_the_last_checkpoint_is_named_from_its_first_missing_event(signed, quiet):
+    reveal(signed, 20)
+    checkpoint(signed)
+    if not quiet:
+        reveal(signed, 5)
+    last = checkpoint(signed)
+    cut = last["seq"] - 13  # before the previous checkpoint's head too
+    as_owner(signed.backend, ("DELETE FROM audit_event WHERE seq >= :s", {"s": cut}))
+    assert run(signed.app, "verify").exit_code == 0
+
+    for command in (["verify", "--since-checkpoint"], ["checkpoint"],
+                    ["verify", "--checkpoints", str(signed.log), "--public-key", str(signed.pub)]):
+        result = run(signed.app, *command)
+        assert result.exit_code == 1, command
+        assert f"at event {cut}: the chain ends at event {cut - 1}, before the head of" in result.output, command
+        assert "events were cut off" in result.output and "out of order" not in result.output
+    assert len(signed.log.read_text().splitlines()) == 2  # no older head signed after a newer one
+
+
+def test_a_tail_cut_between_distant_anchors_is_named_from_its_first_missing_event(signed):
+    reveal(signed, 300)
+    line = checkpoint(signed)
+    anchors = [seq for seq, _ in line["anchors"]]
+    assert anchors[-2] - anchors[-3] > 2  # checkpoints more than 128 events apart: anchors a stride apart
+    kept = anchors[-3] + 1  # the chain now ends between two anchors
+    as_owner(signed.backend, ("DELETE FROM audit_event WHERE seq > :s", {"s": kept}))
+
+    with pytest.raises(checkpoints.CheckpointError) as caught:
+        checkpoints.verify_checkpoints(signed.log, checkpoints.load_public_key(signed.pub))
+    assert caught.value.seq == kept + 1
+    assert f"at event {kept + 1}: the chain ends at event {kept}, before the head" in str(caught.value)
+    assert "between" not in str(caught.value)
+    since = run(signed.app, "verify", "--since-checkpoint")
+    assert since.exit_code == 1 and f"at event {kept + 1}: the chain ends at event {kept}," in since.output
+
+
+def test_a_signed_line_older_than_the_one_before_it_is_named_a_cut_back_chain(signed):
+    """`checkpoint` no longer signs one; a file written before may hold one, and verify says what it means."""
+    reveal(signed, 5)
+    first = checkpoint(signed)
+    older = first["seq"] - 3
+    hash_ = rows_from(older)[0]["hash"]
+    text = signed.log.read_text().splitlines()[0]
+    with signed.log.open("a") as f:
+        f.write(sign(signed, following(text, seq=older, hash=hash_, events=older)) + "\n")
+    result = verify_against(signed)
+    assert result.exit_code == 1 and "out of order" not in result.output
+    assert f"checkpoint line 2 signs event {older}, an older head than checkpoint line 1 (event {first['seq']})" \
+        in result.output
+
+
+def test_the_page_shows_a_line_that_does_not_follow_the_one_before_as_not_valid(signed, client):
+    """Two signed lines for one event with different hashes (what `checkpoint` signed before it compared the
+    head): each signature verifies, but the second line cannot follow the first."""
+    checkpoint(signed)
+    text = signed.log.read_text().splitlines()[0]
+    with signed.log.open("a") as f:
+        f.write(sign(signed, following(text, hash="f" * 64)) + "\n")
+        f.write(sign(signed, following(text)) + "\n")  # follows line 1, not the line before it
+    login(client, "supervisor")
+    body = client.get("/audit/checkpoints").get_data(as_text=True)
+    assert body.count('class="checkpoint-row"') == 3
+    assert body.count("signature-valid") == 1 and body.count("signature-invalid") == 2
+    assert body.rindex("signature-valid") > body.rindex("signature-invalid")  # the oldest, last, is the valid one
+
+
+def test_the_web_servers_need_only_the_public_key(signed, client):
+    """Only the checkpoint job holds the private key; the pages and `verify` read AUDIT_PUBLIC_KEY."""
+    checkpoint(signed)
+    signed.app.config.update(AUDIT_SIGNING_KEY=None, AUDIT_PUBLIC_KEY=str(signed.pub))
+    answer = client.get("/audit/signing-key.pub")
+    assert answer.status_code == 200 and answer.get_data() == signed.pub.read_bytes()
+    login(client, "supervisor")
+    body = client.get("/audit/checkpoints").get_data(as_text=True)
+    assert body.count("signature-valid") == 1 and checkpoints.key_id(checkpoints.load_public_key(signed.pub)) in body
+    assert run(signed.app, "verify", "--since-checkpoint").exit_code == 0
+    assert run(signed.app, "verify", "--checkpoints", str(signed.log)).exit_code == 0
+    refused = run(signed.app, "checkpoint")
+    assert refused.exit_code == 1 and "AUDIT_SIGNING_KEY is not set" in refused.output
+
+
+def test_checkpoint_refuses_a_key_other_than_the_published_one(signed):
+    _, other = checkpoints.keygen(signed.tmp / "other")
+    signed.app.config.update(AUDIT_PUBLIC_KEY=str(other))
+    result = run(signed.app, "checkpoint")
+    assert result.exit_code == 1 and "is not the private half of AUDIT_PUBLIC_KEY" in result.output
+    assert not signed.log.exists()
+
+
+@pytest.mark.parametrize(("created_at", "valid"), [
+    ("9999-12-31T23:59:59-23:59", False),
+    ("0001-01-01T00:00:00+01:00", False),
+    ("9999-12-31T20:00:00+00:00", False),  # shown in WIB, 7 hours later: past the calendar's end
+    ("2026-05-04T10:00:00", False),  # no offset: not a time this file holds
+    ("2026-05-04T10:00:00+07:00", True),
+])
+def test_a_line_with_an_impossible_time_is_shown_as_not_valid(signed, client, created_at, valid):
+    checkpoint(signed)
+    text = signed.log.read_text().splitlines()[0]
+    with signed.log.open("a") as f:
+        f.write(sign(signed, following(text, created_at=created_at)) + "\n")
+    login(client, "supervisor")
+    page = client.get("/audit/checkpoints")
+    assert page.status_code == 200
+    assert page.get_data(as_text=True).count("signature-valid") == (2 if valid else 1)
+    assert (verify_against(signed).exit_code == 0) is valid
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                    max_leaves=6)
+TIMES = st.builds(lambda when, minutes: when.isoformat() + f"{'+' if minutes >= 0 else '-'}"
+                                                            f"{abs(minutes) // 60:02}:{abs(minutes) % 60:02}",
+                  st.datetimes() | st.sampled_from([dt.datetime.min, dt.datetime.max]),  # the calendar's ends too
+                  st.integers(-1439, 1439)) | st.text(max_size=30)
+TYPED = {"seq": st.integers(), "hash": st.text(max_size=70), "created_at": TIMES, "events": st.integers(),
+         "key_id": st.text(max_size=50), "after": st.integers(), "previous": st.none() | st.text(max_size=70),
+         "signature": st.text(max_size=100),
+         "anchors": st.lists(st.tuples(st.integers(), st.text(max_size=20)).map(list), max_size=4)}
+LINES = st.one_of(
+    st.text(max_size=200),
+    st.dictionaries(st.text(max_size=10), JSON, max_size=5).map(json.dumps),
+    st.fixed_dictionaries({}, optional={name: kind | JSON for name, kind in TYPED.items()}).map(json.dumps),
+    st.fixed_dictionaries(TYPED).map(json.dumps),  # every field of the right type: only the values are wrong
+)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None, print_blob=False,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(lines=st.lists(LINES, min_size=1, max_size=4), keep_real=st.booleans())
+@example(lines=['{"created_at":"9999-12-31T23:59:59-23:59","seq":1,"hash":"","events":1,"key_id":"",'
+                '"after":0,"anchors":[],"signature":""}', "[" * 100_000, '{"signature":"\\ud800"}'], keep_real=True)
+def test_no_line_in_the_checkpoint_file_makes_the_page_fail(fuzz_page, lines, keep_real):
+    s, client, real = fuzz_page
+    data = (real + "\n" if keep_real else "") + "\n".join(lines) + "\n"
+    s.log.write_bytes(data.encode("utf-8", "surrogatepass"))
+    listed = checkpoints.listing(s.app.config, 100)
+    fuzzed = listed.rows[:-1] if keep_real else listed.rows  # newest first: the real line is the oldest
+    assert listed.state == "ok" and not any(row.verified for row in fuzzed)
+    page = client.get("/audit/checkpoints")
+    assert page.status_code == 200
+
+
+@pytest.fixture
+def fuzz_page(signed, client):
+    checkpoint(signed)
+    real = signed.log.read_text().splitlines()[0]
+    login(client, "supervisor")
+    return signed, client, real
