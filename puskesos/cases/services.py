@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, union, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload
@@ -132,10 +132,13 @@ def complainant_history(user, nik: str | None, kk_number: str | None, exclude_id
 
 def same_person(nik: str | None, kk_number: str | None):
     """The condition "same NIK or same family card", through the keyed hashes (the numbers are stored
-    encrypted); None when neither is given."""
-    keys = [column.in_(pii.lookups(value)) for column, value in ((Case.nik_hash, nik), (Case.kk_hash, kk_number))
-            if value]
-    return or_(*keys) if keys else None
+    encrypted); None when neither is given. Each hash is looked up through its own index and the case ids
+    united: an OR of the two lets a planner walk a whole area in due-date order instead."""
+    keys = [select(Case.id).where(column.in_(pii.lookups(value)))
+            for column, value in ((Case.nik_hash, nik), (Case.kk_hash, kk_number)) if value]
+    if not keys:
+        return None
+    return Case.id.in_(union(*keys) if len(keys) > 1 else keys[0])
 
 
 def may_edit(case: Case, user) -> bool:
