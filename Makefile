@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed-stamp
+# axe-core for the browser tests' accessibility sweep, from package-lock.json (npm ci: exactly the locked versions).
+NODE_STAMP := node_modules/.installed-stamp
 
 .PHONY: install run test lint translations extract-messages clean-db
 
@@ -13,7 +15,14 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,production]'
 	touch $(STAMP)
 
-install: $(STAMP) translations
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund && touch $(NODE_STAMP); \
+	else \
+		echo "npm not found: axe-core not installed, the accessibility sweep will be skipped"; \
+	fi
+
+install: $(STAMP) $(NODE_STAMP) translations
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -d puskesos/translations -D messages --statistics 2>&1 | tail -n 2 || true

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 
 from tests import factories
 
@@ -37,3 +39,20 @@ def signed_in(app, username: str):
 
 def send(client, method: str, url: str, **kwargs):
     return client.open(url, method=method, **kwargs)
+
+
+def route_urls(rule, values: dict[str, list]) -> list[tuple[str, dict]]:
+    """Every URL of a url_map `rule` with its arguments filled from `values` (argument name → the values to try),
+    as the access matrix does for one value each, with the arguments used. An argument without values is an error
+    that names it, so a new route with a new kind of argument is noticed rather than skipped."""
+    missing = sorted(rule.arguments - values.keys())
+    if missing:
+        raise LookupError(f"no test value for URL argument(s) {', '.join(missing)} of {rule.rule}")
+    names = sorted(rule.arguments)
+    urls = []
+    for combo in itertools.product(*(values[name] for name in names)):
+        path = rule.rule
+        for name, value in zip(names, combo, strict=True):
+            path = re.sub(rf"<(?:\w+:)?{name}>", str(value), path)
+        urls.append((path, dict(zip(names, combo, strict=True))))
+    return urls
