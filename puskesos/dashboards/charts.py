@@ -2,8 +2,9 @@
 
 Every bar has its number written beside it and its label in front of it, so a black-and-white print (or a
 colour-blind reader) loses nothing; a second series is told apart by a hatch pattern and its name in the legend,
-not by colour. The SVG is `role="img"` with an `aria-label` naming every figure, and each bar links to the list it
-counts, like the table printed under it.
+not by colour. The SVG is `role="img"` with an `aria-label` naming every figure; it holds no links (an image's
+content is not reachable by keyboard or screen reader): the table printed under every chart links each number to
+the list it counts.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ NUMBER_WIDTH = 60
 class Bar:
     label: str
     values: list[int]  # one per series
-    hrefs: list[str | None]
 
 
 def bar_chart(name: str, title: str, bars: list[Bar], series: list[str] | None = None) -> Markup:
@@ -57,13 +57,12 @@ def bar_chart(name: str, title: str, bars: list[Bar], series: list[str] | None =
         y = top + row * group
         parts.append(f'<text x="{LABEL_WIDTH - 6}" y="{y + ROW * len(series) / 2 + 4}" text-anchor="end" '
                      f'class="label">{escape(_short(bar.label))}</text>')
-        for index, (value, href) in enumerate(zip(bar.values, bar.hrefs, strict=True)):
+        for index, value in enumerate(bar.values):
             by = y + index * ROW
             length = round(BAR_WIDTH * value / biggest) if value else 0
-            shape = (f'<rect x="{LABEL_WIDTH}" y="{by + 2}" width="{max(length, 1)}" height="{ROW - 4}" '
-                     f'class="{_bar_class(index)}"{_fill(name, index)}/>'
-                     f'<text x="{LABEL_WIDTH + length + 4}" y="{by + ROW / 2 + 4}" class="number">{value}</text>')
-            parts.append(f'<a href="{escape(href)}">{shape}</a>' if href else shape)
+            parts.append(f'<rect x="{LABEL_WIDTH}" y="{by + 2}" width="{max(length, 1)}" height="{ROW - 4}" '
+                         f'class="{_bar_class(index)}"{_fill(name, index)}/>'
+                         f'<text x="{LABEL_WIDTH + length + 4}" y="{by + ROW / 2 + 4}" class="number">{value}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 

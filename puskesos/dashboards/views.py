@@ -41,7 +41,7 @@ def index():
     state_label = {s.value: str(label) for s, label in STATE_LABELS.items()}
 
     def one(name, title, numbers, label) -> object:
-        return bar_chart(name, title, [Bar(label(n), [n.value], [cases_url(n)]) for n in numbers])
+        return bar_chart(name, title, [Bar(label(n), [n.value]) for n in numbers])
 
     charts = {
         "open": one("open", _("Kasus terbuka per tahap"), board.open_by_state, lambda n: state_label[n.key]),
@@ -54,10 +54,10 @@ def index():
         "overdue_agency": one("overdue_agency", _("Rujukan terlambat per instansi"), board.overdue_by_agency,
                               lambda n: str(n.label)),
         "weeks": bar_chart("weeks", _("Kasus dibuka dan ditutup per minggu"), [
-            Bar(format_date(start, "d MMM"), [o.value, c.value], [cases_url(o), cases_url(c)])
+            Bar(format_date(start, "d MMM"), [o.value, c.value])
             for start, o, c in board.weeks], [_("Dibuka"), _("Ditutup")]),
         "poor": bar_chart("poor", _("Rumah tangga desil 1–4 dengan pengaduan terbuka dan belum dilayani"), [
-            Bar(village_short(h.key), [h.value], [cases_url(h)]) for h, _c in board.poor_unserved]),
+            Bar(village_short(h.key), [h.value]) for h, _c in board.poor_unserved]),
     }
     districts = []
     if len(current_user.region_code.split(".")) <= 2:
