@@ -185,25 +185,38 @@ def validate(specs: Iterable[Input], data: dict, *, restrict: dict | None = None
 BLANK = ("", "—")
 
 
+class _Marked:
+    """Flags a field required (the page marks it, the control says `required`) without checking anything: the
+    service decides and says why. Only `required=True` is marked; a conditional requirement is not."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field) -> None:
+        pass
+
+
 def form_field(spec: Input):
     """The WTForms field for one input. Forms check only length: the services decide what is valid."""
     kw = {"description": spec.description or "", "render_kw": dict(spec.render_kw)}
-    length = [MaxLength(spec.max_length)] if spec.max_length else []
+    marked = [_Marked()] if spec.required is True else []
+    length = marked + ([MaxLength(spec.max_length)] if spec.max_length else [])
     if spec.kind == "textarea":
         kw["render_kw"].setdefault("rows", 3)
         return TextAreaField(spec.label, validators=length, **kw)
     if spec.kind in ("choice", "int"):
         choices = ([] if spec.default is not None else [BLANK]) + (list(spec.choices()) if spec.choices else [])
-        return SelectField(spec.label, choices=choices, validate_choice=False, default=spec.default, **kw)
+        return SelectField(spec.label, choices=choices, validate_choice=False, default=spec.default,
+                           validators=marked, **kw)
     if spec.kind == "radio":
-        return RadioField(spec.label, choices=spec.choices() if spec.choices else [], validate_choice=False, **kw)
+        return RadioField(spec.label, choices=spec.choices() if spec.choices else [], validate_choice=False,
+                          validators=marked, **kw)
     if spec.kind == "bool":
-        return RadioField(spec.label, choices=spec.bool_choices(), validate_choice=False, **kw)
+        return RadioField(spec.label, choices=spec.bool_choices(), validate_choice=False, validators=marked, **kw)
     if spec.kind == "date":
         kw["render_kw"].setdefault("type", "date")
-        return StringField(spec.label, validators=[MaxLength(10)], **kw)
+        return StringField(spec.label, validators=[*marked, MaxLength(10)], **kw)
     if spec.kind == "id":
-        return SelectField(spec.label, choices=[], validate_choice=False, **kw)
+        return SelectField(spec.label, choices=[], validate_choice=False, validators=marked, **kw)
     if spec.kind == "hidden_id":
         return HiddenField(spec.label)
     return StringField(spec.label, validators=length, **kw)

@@ -15,6 +15,7 @@ class AgencyForm(FlaskForm):
     name = StringField(_l("Nama instansi"), validators=[Required(), MaxLength(150)])
     kind = SelectField(_l("Jenis"), choices=list(AGENCY_KIND_LABELS.items()), validate_choice=False)
     region_code = StringField(_l("Wilayah layanan (kode Kemendagri)"), validators=[Required(), MaxLength(13)],
+                              render_kw={"data-region-picker": "", "data-max-level": "3"},
                               description=_l("Provinsi, kabupaten/kota atau kecamatan yang dilayani."))
     contact = StringField(_l("Kontak"), validators=[Optional(), MaxLength(200)])
     active = BooleanField(_l("Aktif menerima rujukan"), default=True)

@@ -26,7 +26,8 @@ def run(service: Callable[..., T], /, *args, **kwargs) -> tuple[T | None, Servic
 
 
 def show_refusal(form: FlaskForm | None, refusal: ServiceError) -> None:
-    """Put per-field messages on the form's fields and the general message in a flash. A case changed
+    """Put per-field messages on the form's fields and the general message on the form (its error summary shows
+    it), or in a flash when there is no form. A case changed
     meanwhile is shown beside the form that keeps what the user typed (see `changed_meanwhile`), not flashed."""
     if getattr(refusal, "changes", None) is not None and form is not None:
         return
@@ -40,4 +41,8 @@ def show_refusal(form: FlaskForm | None, refusal: ServiceError) -> None:
     message = str(refusal.message)
     if leftover and message not in leftover:
         message = message + " " + " ".join(leftover)
+    if form is not None:
+        # Said in the form's error summary (templates/forms.html), beside the fields it names, not in a flash.
+        form.form_errors = [*form.form_errors, message]
+        return
     flash(message, "danger")

@@ -15,4 +15,21 @@
       if (navigator.clipboard) { navigator.clipboard.writeText(field.value); } else { document.execCommand("copy"); }
     });
   });
+  // A form sent back with errors: its summary takes the focus (a screen reader reads it), and each of its links
+  // moves the focus to the field it names, not only the scroll position.
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary) { summary.focus(); }
+  document.querySelectorAll("[data-error-summary] a[href^='#']").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      var target = document.getElementById(link.getAttribute("href").slice(1));
+      if (target && target.type === "hidden") {  // a region picker: its first dropdown
+        var picker = target.previousElementSibling;
+        target = picker && picker.querySelector("select");
+      }
+      if (!target) { return; }
+      event.preventDefault();
+      target.focus();
+      target.scrollIntoView({ block: "center" });
+    });
+  });
 })();
