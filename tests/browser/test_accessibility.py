@@ -285,8 +285,8 @@ def open_menu(page) -> bool:
 
 def sweep_role(browser, site: Site, role: str, sweep: Sweep, axe_source: str) -> None:
     """Every page of the role in each language: at 1366×768; at 390×844 with the navbar's menu opened (which
-    hides nothing the closed menu shows; the closed menu itself is checked on the role's first page); and at
-    1366×768 with each of its forms submitted empty."""
+    hides nothing the closed menu shows; the closed menu itself is checked on the role's first page in each
+    language); and at 1366×768 with each of its forms submitted empty."""
     started = time.monotonic()
     pages = pages_of(site, role, sweep)
     sweep.seconds["finding pages"] += time.monotonic() - started
@@ -304,28 +304,27 @@ def sweep_role(browser, site: Site, role: str, sweep: Sweep, axe_source: str) ->
         page = context.new_page()
         if site.users[role]:
             login(page, site.users[role])
+        desktop, phone = (f"{v['width']}x{v['height']}" for v in (VIEWPORT, PHONE))
         for lang in site.app.config["LANGUAGES"]:
             switch_language(page, lang)
-            for viewport in (VIEWPORT, PHONE):
-                page.set_viewport_size(viewport)
-                size = f"{viewport['width']}x{viewport['height']}"
-                closed_seen = False
-                for route, url in visits:
-                    if not visit(page, url, sweep):
-                        continue
-                    sweep.routes[role].add(route)
-                    if viewport is PHONE:
-                        if not closed_seen:
-                            check(page, sweep, role, route, f"{lang} {size} menu closed")
-                            closed_seen = True
-                        if open_menu(page):
-                            check(page, sweep, role, route, f"{lang} {size} menu open")
-                            continue
-                    check(page, sweep, role, route, f"{lang} {size}")
-            page.set_viewport_size(VIEWPORT)
+            closed_seen = False
+            # Each page is loaded once and looked at in both sizes (a resize re-lays it out, as a phone would),
+            # then reloaded only for its second and later forms: half the page loads of a visit per size.
             for route, url in visits:
+                page.set_viewport_size(VIEWPORT)
                 if not visit(page, url, sweep):
                     continue
+                sweep.routes[role].add(route)
+                check(page, sweep, role, route, f"{lang} {desktop}")
+                page.set_viewport_size(PHONE)
+                if not closed_seen:
+                    check(page, sweep, role, route, f"{lang} {phone} menu closed")
+                    closed_seen = True
+                if open_menu(page):
+                    check(page, sweep, role, route, f"{lang} {phone} menu open")
+                else:
+                    check(page, sweep, role, route, f"{lang} {phone}")
+                page.set_viewport_size(VIEWPORT)
                 for number, index in enumerate(page.evaluate(FILLABLE_FORMS)):
                     if number:
                         visit(page, url, sweep)
@@ -333,7 +332,7 @@ def sweep_role(browser, site: Site, role: str, sweep: Sweep, axe_source: str) ->
                         page.evaluate(SUBMIT_EMPTY, index)
                     if navigation.value.request.redirected_from is not None:  # a POST answered by a redirect
                         sweep.accepted_empty.append(f"{role} {url} form {index} → {local(page.url)}")
-                    check(page, sweep, role, route, f"{lang} 1366x768 form {index} submitted empty")
+                    check(page, sweep, role, route, f"{lang} {desktop} form {index} submitted empty")
         assert traffic.foreign() == [], f"requests left 127.0.0.1: {traffic.foreign()}"
         assert traffic.page_errors == [], f"JavaScript errors on the pages: {traffic.page_errors}"
     finally:
