@@ -219,3 +219,27 @@ def test_intake_and_referral_by_keyboard_alone(browsing, live_server):
         ("case.created", world.officer.id), ("case.submit", world.officer.id),
         ("case.start_assessment", world.caseworker.id), ("case.complete_assessment", world.caseworker.id),
         ("case.refer", world.caseworker.id)]
+
+
+def test_a_form_sent_back_with_errors_gives_its_summary_the_focus(browsing, live_server):
+    """A screen reader hears what went wrong at once: the summary has the focus, the title says there are
+    errors, and Enter on a summary link puts the focus in the field it names."""
+    page = browsing.context.new_page()
+    login(page, "officer_a")
+    page.goto("/cases/new")
+    tab_to(page, "main form.intake-form [type=submit]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")  # nothing typed: sent back with errors
+    assert page.title().startswith("Kesalahan:"), page.title()
+    assert page.evaluate("() => document.activeElement.matches('[data-error-summary]')"), \
+        f"after the errors focus is on {page.evaluate(_DESCRIBE)}, not the error summary"
+    page.keyboard.press("Tab")
+    target = page.evaluate("() => document.activeElement.getAttribute('href')")
+    assert target and target.startswith("#"), f"the first Tab from the summary reaches {page.evaluate(_DESCRIBE)}"
+    page.keyboard.press("Enter")
+    assert page.evaluate("(id) => document.activeElement === document.getElementById(id)", target[1:]), \
+        f"Enter on the summary's link to {target} left focus on {page.evaluate(_DESCRIBE)}"
+    field = page.locator(target)
+    assert field.get_attribute("aria-invalid") == "true"
+    described = (field.get_attribute("aria-describedby") or "").split()
+    assert described and page.locator(f"#{described[0]}").inner_text().strip()
