@@ -138,3 +138,13 @@ def world(app) -> factories.World:
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+# The longest files, started first: under xdist's `loadfile` one worker begins with them while the other takes the
+# rest, instead of the whole run waiting for them at its end.
+LONG_FILES = ("tests/browser/test_accessibility.py", "tests/reports/test_exports.py")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    items.sort(key=lambda item: next((i for i, path in enumerate(LONG_FILES) if item.nodeid.startswith(path)),
+                                     len(LONG_FILES)))
