@@ -56,3 +56,20 @@ def route_urls(rule, values: dict[str, list]) -> list[tuple[str, dict]]:
             path = re.sub(rf"<(?:\w+:)?{name}>", str(value), path)
         urls.append((path, dict(zip(names, combo, strict=True))))
     return urls
+
+
+def written() -> tuple[int, int]:
+    """Cases and audit events as committed, sign-in events aside (a failed sign-in is recorded, rightly; a refused
+    request is not a sign-in): what a refused request must leave as it was."""
+    from sqlalchemy import func, select
+
+    from puskesos.audit.models import AuditEvent
+    from puskesos.cases.models import Case
+    from puskesos.extensions import db
+
+    db.session.rollback()
+    counts = (db.session.execute(select(func.count()).select_from(Case)).scalar_one(),
+              db.session.execute(select(func.count()).select_from(AuditEvent)
+                                 .where(AuditEvent.action.notlike("auth.%"))).scalar_one())
+    db.session.commit()
+    return counts

@@ -16,14 +16,11 @@ import math
 import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
 
-from puskesos.audit.models import AuditEvent
-from puskesos.cases.models import Case
-from puskesos.extensions import db
 from puskesos.web import input_guard
 from tests import factories
 from tests.api.conftest import token
+from tests.helpers import written
 
 FUZZ = settings(max_examples=40, deadline=None, derandomize=True, database=None, print_blob=False,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
@@ -109,16 +106,6 @@ if_match_values = st.one_of(
 
 
 # -- what must hold ------------------------------------------------------------------------------------------
-
-
-def written() -> tuple[int, int]:
-    """Cases and audit events as committed, sign-in events aside (a failed sign-in is recorded, rightly)."""
-    db.session.rollback()
-    counts = (db.session.execute(select(func.count()).select_from(Case)).scalar_one(),
-              db.session.execute(select(func.count()).select_from(AuditEvent)
-                                 .where(AuditEvent.action.notlike("auth.%"))).scalar_one())
-    db.session.commit()
-    return counts
 
 
 def send(client, method: str, url: str, body: bytes, headers: dict | None = None):

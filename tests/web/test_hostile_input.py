@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import pytest
 from flask_babel import force_locale
-from sqlalchemy import func, select
 
-from puskesos.audit.models import AuditEvent
-from puskesos.cases.models import Case
-from puskesos.extensions import db
 from puskesos.web import input_guard
 from tests import factories
 from tests.api.conftest import assert_problem
-from tests.helpers import signed_in
+from tests.helpers import signed_in, written
 
 DEEP_ARRAY = "[" * 5000 + "]" * 5000
 DEEP_OBJECT = '{"a":' * 2000 + "1" + "}" * 2000
@@ -44,16 +40,6 @@ HOSTILE_BODIES = [
 ]
 IDS = ["deep-array", "deep-object", "33-levels", "surrogate-value", "surrogate-key", "nul", "long-int",
        "long-float", "nan", "infinity", "1e999999", "invalid-utf8", "encoded-surrogate", "truncated"]
-
-
-def written() -> tuple[int, int]:
-    """Cases and audit events as committed (sign-in events aside: a refused request is not a sign-in)."""
-    db.session.rollback()
-    counts = (db.session.execute(select(func.count()).select_from(Case)).scalar_one(),
-              db.session.execute(select(func.count()).select_from(AuditEvent)
-                                 .where(AuditEvent.action.notlike("auth.%"))).scalar_one())
-    db.session.commit()
-    return counts
 
 
 def bearer(client, username: str) -> dict:
