@@ -157,15 +157,6 @@ def _store() -> MemoryStore | FallbackStore:
     return store
 
 
-def _safely(operation, default):
-    """Redis out of reach must not stop every login: the password check and the audit log still stand."""
-    try:
-        return operation()
-    except Exception:  # redis.RedisError and socket errors; the memory store raises none
-        log.exception("login lockout storage unavailable")
-        return default
-
-
 # -- keys and numbers -----------------------------------------------------------------------------------------
 
 
@@ -224,7 +215,7 @@ def check_address(address: str | None) -> None:
     if not address:
         return
     store, now = _store(), _now()
-    used = _safely(lambda: int(store.get(_address_key(address, now)) or 0), 0)
+    used = int(store.get(_address_key(address, now)) or 0)
     if used >= current_app.config["LOGIN_ADDRESS_FAILURES"]:
         window = current_app.config["LOGIN_ADDRESS_WINDOW_SECONDS"]
         raise _refusal(False, (now // window + 1) * window, now)
@@ -233,7 +224,7 @@ def check_address(address: str | None) -> None:
 def locked(username: str) -> LoginRefused | None:
     """The refusal for an account locked now, or None."""
     store, now = _store(), _now()
-    until = _safely(lambda: store.get(_account_keys(username)[1]), None)
+    until = store.get(_account_keys(username)[1])
     if until is None or float(until) <= now:
         return None
     return _refusal(True, float(until), now)
@@ -246,14 +237,14 @@ def failed(username: str, address: str | None, *, count_account: bool = True) ->
     config = current_app.config
     if address:
         window = config["LOGIN_ADDRESS_WINDOW_SECONDS"]
-        _safely(lambda: store.incr(_address_key(address, now), window), 0)
+        store.incr(_address_key(address, now), window)
     if not count_account:
         return None
     failures_key, locked_key = _account_keys(username)
-    failures = _safely(lambda: store.incr(failures_key, config["LOGIN_LOCKOUT_FORGET_SECONDS"]), 0)
+    failures = store.incr(failures_key, config["LOGIN_LOCKOUT_FORGET_SECONDS"])
     seconds = lock_seconds(failures)
     if seconds:
-        _safely(lambda: store.set(locked_key, repr(now + seconds), seconds + 60), None)
+        store.set(locked_key, repr(now + seconds), seconds + 60)
     return seconds
 
 
@@ -268,7 +259,7 @@ def attempt_gate(username: str) -> Iterator[None]:
     attempt that cannot get in within a few seconds (a flood on the account) is refused like a locked one."""
     store, key = _store(), PREFIX + "gate:" + _account_keys(username)[0].rsplit(":", 1)[1]
     deadline = time.monotonic() + GATE_WAIT_SECONDS
-    while not _safely(lambda: store.add(key, GATE_SECONDS), True):
+    while not store.add(key, GATE_SECONDS):
         if time.monotonic() >= deadline:
             now = _now()
             raise _refusal(True, now + GATE_SECONDS, now)
@@ -276,10 +267,10 @@ def attempt_gate(username: str) -> Iterator[None]:
     try:
         yield
     finally:
-        _safely(lambda: store.delete(key), None)
+        store.delete(key)
 
 
 def succeeded(username: str) -> None:
     """A right password ends the run of failures: the next mistake starts from the beginning."""
     store = _store()
-    _safely(lambda: store.delete(*_account_keys(username)), None)
+    store.delete(*_account_keys(username))

@@ -44,8 +44,10 @@ from puskesos.extensions import db
 from puskesos.referrals.models import Referral
 from puskesos.referrals.services import agencies_in_area, referral_query
 from puskesos.regions.services import children
+from puskesos.web.input_guard import GuardedArgumentsParser
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Puskesos JSON API, version 1")
+bp.ARGUMENTS_PARSER = GuardedArgumentsParser()  # one JSON parse per request, the guarded one
 
 BEARER = [{"bearerAuth": []}]
 PUBLIC_ENDPOINTS = {"api.create_token"}

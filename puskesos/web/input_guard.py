@@ -22,9 +22,10 @@ import re
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from flask import Flask, abort, request
+from flask import Flask, Request, abort, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from puskesos.core.errors import BadRequest, ServiceError
 
@@ -123,6 +124,16 @@ class GuardedJSONProvider(DefaultJSONProvider):
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         return loads(s)
+
+
+class GuardedArgumentsParser(FlaskParser):
+    """The API's argument parser (flask-smorest, webargs) reads a JSON body through the app's guarded parse,
+    which the request guard has already run and Flask has cached, instead of a second `json.loads` of its own."""
+
+    def _raw_load_json(self, req: Request) -> Any:
+        if not is_json_request(req) or not req.get_data(cache=True):
+            return super()._raw_load_json(req)  # missing, or webargs' own answer to an empty body
+        return req.get_json()
 
 
 def _has_nul(values) -> bool:

@@ -234,3 +234,16 @@ def test_pages_take_forms_not_json(app, client, world):
     page = signed_in(app, "officer_a")
     assert_page(post_json(page, "/cases/new", '["Siti"]'), 415, input_guard.PAGES_TAKE_FORMS)
     assert written() == before
+
+
+def test_an_api_body_is_parsed_once_through_the_guard(app, world, monkeypatch):
+    """The request guard parses a JSON body (and Flask caches it); the API's argument parser reads that, not the
+    body again with a parser of its own."""
+    from webargs import core
+
+    second_parses = []
+    monkeypatch.setattr(core, "parse_json", lambda *a, **kw: second_parses.append(a) or {})
+    client = app.test_client()
+    resp = client.post("/api/v1/tokens", json={"username": "officer_a", "password": factories.PASSWORD})
+    assert resp.status_code == 201 and "token" in resp.get_json()
+    assert second_parses == []
